@@ -1,0 +1,59 @@
+"""Page bytes -> text, the way Chinese sites need it.
+
+Order: BOM, then valid UTF-8 (GBK text is practically never valid UTF-8, so this also catches
+UTF-8 pages that declare gb2312), then the charset declared in the HTTP header or the page,
+then sniffing. Any GB label decodes as gb18030 and Big5 as big5hkscs (w3lib's translation),
+because pages that declare gb2312 routinely use GBK-only characters. Never guess cp1252, as
+generic tools do: that turns Chinese into mojibake that looks like text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
+
+_SNIFF_ORDER = ("gb18030", "big5hkscs")
+# Western single-byte charsets decode any bytes without error: a Chinese page that declares one
+# is misconfigured, and trusting it would store mojibake.
+_UNTRUSTED = {"cp1252", "latin-1", "iso8859-1", "ascii", "utf-8"}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+    lossy: bool  # some bytes could not be decoded and were replaced
+
+
+def _strict(body: bytes, encoding: str) -> str | None:
+    """Decode without replacement; a page cut off inside its last character (a truncated
+    download) loses that character rather than the whole decoding."""
+    try:
+        return body.decode(encoding)
+    except LookupError:
+        return None
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    if bad < len(body) - 3:
+        return None
+    try:
+        return body[:bad].decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
+    bom_encoding, bom = read_bom(body)
+    if bom_encoding:
+        return Decoded(body[len(bom):].decode(bom_encoding, "replace"), bom_encoding, False)
+    text = _strict(body, "utf-8")
+    if text is not None:
+        return Decoded(text, "utf-8", False)
+    declared = [http_content_type_encoding(content_type), html_body_declared_encoding(body)]
+    candidates = [resolve_encoding(label) for label in declared if label]
+    for encoding in dict.fromkeys([c for c in candidates if c and c not in _UNTRUSTED] + list(_SNIFF_ORDER)):
+        text = _strict(body, encoding)
+        if text is not None:
+            return Decoded(text, encoding, False)
+    fallback = next((c for c in candidates if c and c not in _UNTRUSTED), "utf-8")
+    return Decoded(body.decode(fallback, "replace"), fallback, True)

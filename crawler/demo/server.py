@@ -1,0 +1,64 @@
+"""The demo web server: serves the demo sites on 127.0.0.1 as an HTTP proxy would.
+
+Crawlers send it absolute URLs of the `.test` demo hosts (Scrapy's proxy support), so the site
+modules keep realistic host names and the crawl never leaves the machine: a host that is not a
+demo site gets a 403, nothing is ever forwarded.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from crawler.demo.sites import SITES_BY_HOST
+
+log = logging.getLogger(__name__)
+
+
+class DemoHandler(BaseHTTPRequestHandler):
+    server_version = "DemoGov/1.0"
+
+    def do_GET(self):
+        target = urlsplit(self.path)
+        host = (target.hostname or self.headers.get("Host", "").split(":")[0]).lower()
+        site = SITES_BY_HOST.get(host)
+        if site is None:
+            self._send(403, "text/plain; charset=utf-8", f"not a demo host: {host}".encode())
+            return
+        path = target.path + (f"?{target.query}" if target.query else "")
+        status, body = site.respond(path)
+        content_type = "text/plain" if path == "/robots.txt" else site.content_type
+        self._send(status, content_type, body)
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        log.debug("demo server: " + format, *args)
+
+
+class DemoServer:
+    """`with DemoServer() as server:` serves the demo sites on a free loopback port."""
+
+    def __init__(self, port: int = 0):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), DemoHandler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="demo-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> "DemoServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

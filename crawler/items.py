@@ -1,0 +1,28 @@
+"""What a spider hands to the pipeline: the fetched page, not yet extracted.
+
+Extraction happens in the pipeline (and in `crawler extract` / `reextract`) so that one code
+path turns page bytes into records, whatever fetched them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crawler.store import utc_now
+
+
+@dataclass
+class Page:
+    url: str
+    site: str | None
+    body: bytes
+    content_type: str | None = None
+    status: int = 200
+    fetched_at: str = field(default_factory=utc_now)
+
+    @classmethod
+    def from_response(cls, response, site: str | None) -> "Page":
+        content_type = response.headers.get("Content-Type")
+        return cls(
+            url=response.url, site=site, body=response.body, status=response.status,
+            content_type=content_type.decode("latin-1") if content_type else None,
+        )

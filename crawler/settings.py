@@ -1,0 +1,41 @@
+"""Scrapy settings: polite by default. Override per site with `custom_settings` in its module."""
+
+BOT_NAME = "crawler"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# Identify ourselves; operators should put their contact address here.
+USER_AGENT = "gov-news-crawler/0.1 (+mailto:crawler-operator@example.invalid)"
+ROBOTSTXT_OBEY = True
+
+# Politeness: a few requests per site at a time, paced by the server's response times.
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+# Government servers are slow and flaky: bounded timeouts and retries, bounded page sizes.
+DOWNLOAD_TIMEOUT = 30
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+COOKIES_ENABLED = False
+
+ITEM_PIPELINES = {"crawler.pipelines.ArticlePipeline": 300}
+SPIDER_MIDDLEWARES = {"crawler.middlewares.SkipKnownArticles": 50}
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.FixedProxy": 740}
+EXTENSIONS = {"crawler.runs.RunRecorder": 500}
+
+# Where articles are stored (`crawler ... --db PATH` overrides it).
+CRAWLER_DB = "output/articles.db"
+# An HTTP proxy for every request (None: direct). The demo sets it to its local server.
+PROXY_URL = None
+
+LOG_LEVEL = "INFO"
+LOG_FORMATTER = "crawler.pipelines.LogFormatter"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,183 @@
+"""The SQLite store: explicit schema, WAL, one transaction per stored page.
+
+Downstream tools read this file while crawls write it, so the schema is created explicitly
+(never inferred from a first row), versioned in `meta.schema_version`, and documented in the
+README. Every write goes through parameters bound by sqlite-utils / sqlite3.
+"""
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+RUN_COUNTERS = (
+    "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
+    "empty_bodies", "missing_dates", "fallbacks", "errors",
+)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written (bad path, read-only, not a database)."""
+
+
+def _create_schema(db: sqlite_utils.Database) -> None:
+    db["articles"].create(
+        {
+            "id": int, "url": str, "canonical_url": str, "site": str, "title": str,
+            "published": str, "source": str, "author": str, "summary": str, "body": str,
+            "script": str, "content_hash": str, "extractor": str, "fetched_at": str, "run_id": int,
+        },
+        pk="id", not_null={"url", "canonical_url", "site", "body", "content_hash"}, if_not_exists=True,
+    )
+    db["articles"].create_index(["url"], unique=True, if_not_exists=True)
+    db["articles"].create_index(["canonical_url"], unique=True, if_not_exists=True)
+    db["articles"].create_index(["content_hash"], if_not_exists=True)
+    db["articles"].create_index(["site", "published"], if_not_exists=True)
+    db["duplicates"].create(
+        {
+            "id": int, "url": str, "canonical_url": str, "duplicate_of": int, "kind": str,
+            "similarity": float, "site": str, "fetched_at": str, "run_id": int,
+        },
+        pk="id", not_null={"url", "canonical_url", "duplicate_of", "kind"},
+        foreign_keys=[("duplicate_of", "articles", "id")], if_not_exists=True,
+    )
+    db["duplicates"].create_index(["canonical_url"], unique=True, if_not_exists=True)
+    db["duplicates"].create_index(["duplicate_of"], if_not_exists=True)
+    db["crawl_runs"].create(
+        {
+            "id": int, "invocation": str, "site": str, "started_at": str, "finished_at": str,
+            "status": str, "finish_reason": str, "duration_s": float,
+            **{name: int for name in RUN_COUNTERS},
+        },
+        pk="id", not_null={"site", "started_at"}, if_not_exists=True,
+    )
+    db["crawl_runs"].create_index(["site", "started_at"], if_not_exists=True)
+    db["raw_pages"].create(
+        {"article_id": int, "url": str, "content_type": str, "html_zlib": bytes, "fetched_at": str},
+        pk="article_id", foreign_keys=[("article_id", "articles", "id")], if_not_exists=True,
+    )
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db.enable_wal()
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()  # idempotent: every statement is IF NOT EXISTS / OR REPLACE
+            self._article_columns = {c for c in self.db["articles"].columns_dict if c != "id"}
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot use database {self.path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        found = self.schema_version()
+        if found > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {found}, newer than this crawler ({SCHEMA_VERSION})")
+        _create_schema(self.db)
+
+    def schema_version(self) -> int:
+        if "meta" not in self.db.table_names():
+            return 0
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextmanager
+    def transaction(self):
+        """All or nothing: a crash between two statements never leaves half an article.
+        (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)"""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _insert(self, table: str, row: dict) -> int:
+        names = ", ".join(f"[{name}]" for name in row)
+        marks = ", ".join("?" for _ in row)
+        return self.db.execute(f"INSERT INTO [{table}] ({names}) VALUES ({marks})", list(row.values())).lastrowid
+
+    def _update(self, table: str, row_id: int, values: dict) -> None:
+        assignments = ", ".join(f"[{name}] = ?" for name in values)
+        self.db.execute(f"UPDATE [{table}] SET {assignments} WHERE id = ?", [*values.values(), row_id])
+
+    # --- lookups ------------------------------------------------------------------------------
+    def is_known(self, canonical_url: str) -> bool:
+        """Stored as an article or recorded as a duplicate: no need to fetch it again."""
+        return bool(self.db.execute(
+            "SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
+            "SELECT 1 FROM duplicates WHERE canonical_url = ? LIMIT 1",
+            [canonical_url, canonical_url],
+        ).fetchone())
+
+    def article_with_hash(self, content_hash: str) -> int | None:
+        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
+                              [content_hash]).fetchone()
+        return row[0] if row else None
+
+    # --- writes -------------------------------------------------------------------------------
+    def add_article(self, record: dict, raw_html: bytes, content_type: str | None) -> int:
+        row = {k: v for k, v in record.items() if k in self._article_columns}
+        with self.transaction():
+            article_id = self._insert("articles", row)
+            self._insert("raw_pages", {
+                "article_id": article_id, "url": record["url"], "content_type": content_type,
+                "html_zlib": zlib.compress(raw_html, 6), "fetched_at": record["fetched_at"],
+            })
+        return article_id
+
+    def add_duplicate(self, record: dict, duplicate_of: int, kind: str, similarity: float) -> None:
+        with self.transaction():
+            self._insert("duplicates", {
+                "url": record["url"], "canonical_url": record["canonical_url"],
+                "duplicate_of": duplicate_of, "kind": kind, "similarity": similarity,
+                "site": record["site"], "fetched_at": record["fetched_at"], "run_id": record.get("run_id"),
+            })
+
+    def start_run(self, site: str, invocation: str) -> int:
+        with self.transaction():
+            return self._insert("crawl_runs", {
+                "invocation": invocation, "site": site, "started_at": utc_now(), "status": "running",
+                **{name: 0 for name in RUN_COUNTERS},
+            })
+
+    def finish_run(self, run_id: int, status: str, finish_reason: str, duration_s: float, counts: dict) -> None:
+        with self.transaction():
+            self._update("crawl_runs", run_id, {
+                "finished_at": utc_now(), "status": status, "finish_reason": finish_reason,
+                "duration_s": round(duration_s, 3), **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS},
+            })
+
+    def runs_of(self, invocation: str) -> list[dict]:
+        return list(self.db.query("SELECT * FROM crawl_runs WHERE invocation = ? ORDER BY site", [invocation]))
+
+
+_OPEN: dict[Path, Store] = {}
+
+
+def shared_store(path: str | Path) -> Store:
+    """One connection per database per process, shared by every crawler in it, so that the
+    duplicate check of one site sees what another site stored a moment ago."""
+    key = Path(path).resolve()
+    if key not in _OPEN:
+        _OPEN[key] = Store(key)
+    return _OPEN[key]
