@@ -18,8 +18,8 @@ _ISO_OFFSET = re.compile(
 _YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*日?" + _TIME)
 _YY_MD = re.compile(r"(?<![\d-])(\d{2})-(\d{2})-(\d{2})(?![\d-])" + _TIME)
 _MD = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*日" + _TIME)
-_HAN_DIGITS = "〇零一二三四五六七八九"
-_HAN_YMD = re.compile(rf"([{_HAN_DIGITS}○Ｏ]{{4}})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日")
+_HAN_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "○": 0, "Ｏ": 0, "O": 0}
+_HAN_YMD = re.compile(rf"([{''.join(_HAN_DIGITS)}]{{4}})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日")
 _RELATIVE = re.compile(r"(\d+)\s*(年|个月|月|周|星期|天|日|小时|分钟)前|(昨天|前天|今天|刚刚)")
 _URL_DATE = re.compile(
     r"(?<!\d)((?:19|20)\d{2})[-_/]?(0[1-9]|1[0-2])[-_/]?(0[1-9]|[12]\d|3[01])(?!\d)"
@@ -29,9 +29,9 @@ _URL_DATE = re.compile(
 def _han_number(text: str) -> int:
     """`二十四` -> 24, `十` -> 10, `七` -> 7 (days and months only)."""
     if "十" not in text:
-        return _HAN_DIGITS.index(text) if len(text) == 1 else -1
+        return _HAN_DIGITS.get(text, -1)
     tens, _, units = text.partition("十")
-    return (_HAN_DIGITS.index(tens) if tens else 1) * 10 + (_HAN_DIGITS.index(units) if units else 0)
+    return (_HAN_DIGITS.get(tens, -1) if tens else 1) * 10 + (_HAN_DIGITS.get(units, -1) if units else 0)
 
 
 def _valid(value: datetime, now: datetime) -> bool:
@@ -62,7 +62,7 @@ def _absolute(text: str, now: datetime) -> str | None:
             return found
     m = _HAN_YMD.search(text)
     if m:
-        year = "".join(str(_HAN_DIGITS.index(c)) if c in _HAN_DIGITS else "0" for c in m.group(1))
+        year = "".join(str(_HAN_DIGITS[c]) for c in m.group(1))
         found = _build(year, _han_number(m.group(2)), _han_number(m.group(3)), None, None, None, now)
         if found:
             return found
