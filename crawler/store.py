@@ -14,7 +14,6 @@ from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
 RUN_COUNTERS = (
     "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
     "empty_bodies", "missing_dates", "fallbacks", "errors",
@@ -29,7 +28,7 @@ class StoreError(Exception):
     """The database cannot be opened or written (bad path, read-only, not a database)."""
 
 
-def _create_schema(db: sqlite_utils.Database) -> None:
+def _initial_schema(db: sqlite_utils.Database) -> None:
     db["articles"].create(
         {
             "id": int, "url": str, "canonical_url": str, "site": str, "title": str,
@@ -65,8 +64,11 @@ def _create_schema(db: sqlite_utils.Database) -> None:
         {"article_id": int, "url": str, "content_type": str, "html_zlib": bytes, "fetched_at": str},
         pk="article_id", foreign_keys=[("article_id", "articles", "id")], if_not_exists=True,
     )
-    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+# Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
+MIGRATIONS = [_initial_schema]
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class Store:
@@ -79,7 +81,7 @@ class Store:
             self.db.execute("PRAGMA busy_timeout = 30000")
             self.db.enable_wal()
             self.db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()  # idempotent: every statement is IF NOT EXISTS / OR REPLACE
+            self._migrate()
             self._article_columns = {c for c in self.db["articles"].columns_dict if c != "id"}
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot use database {self.path}: {exc}") from exc
@@ -88,7 +90,11 @@ class Store:
         found = self.schema_version()
         if found > SCHEMA_VERSION:
             raise StoreError(f"{self.path} has schema version {found}, newer than this crawler ({SCHEMA_VERSION})")
-        _create_schema(self.db)
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            with self.transaction():  # a migration and its version number land together or not at all
+                MIGRATIONS[version - 1](self.db)
+                self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+                self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [str(version)])
 
     def schema_version(self) -> int:
         if "meta" not in self.db.table_names():
