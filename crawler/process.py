@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crawler.clean import clean_article
-from crawler.dedup import canonical_url, content_hash
+from crawler.dedup import canonical_url, content_hash, is_near_duplicate, lsh_keys, shingles, similarity
 from crawler.extract import extract
 from crawler.items import Page
 from crawler.store import Store
 
 MIN_STORED_CHARS = 10  # a body shorter than this is an empty page, not an article
+MAX_CHECKED_CANDIDATES = 8  # a true copy shares many bands, so it is among the first few
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,29 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
               "content_hash": content_hash(record["body"]), "run_id": run_id}
     if store.is_known(record["canonical_url"]):
         return Outcome("known", record)
-    original = store.article_with_hash(record["content_hash"])
     try:
+        original = store.article_with_hash(record["content_hash"])
         if original is not None:
             store.add_duplicate(record, original, kind="exact", similarity=1.0)
             return Outcome("duplicate", record, original)
-        return Outcome("new", record, store.add_article(record, raw_html, content_type))
+        shingled = shingles(record["body"])
+        keys = lsh_keys(shingled)
+        near = nearest_copy(store, shingled, keys)
+        if near is not None:
+            store.add_duplicate(record, near[0], kind="near", similarity=round(near[1], 3))
+            return Outcome("duplicate", record, near[0])
+        return Outcome("new", record, store.add_article(record, raw_html, content_type, keys))
     except sqlite3.IntegrityError:  # another writer stored the same URL a moment ago
         return Outcome("known", record)
+
+
+def nearest_copy(store: Store, shingled, keys: list[int]) -> tuple[int, float] | None:
+    """The stored article this text is a near copy of, with its similarity, or None. Only the
+    candidates sharing the most LSH bands are checked on their real shingles."""
+    candidates = store.near_candidates(keys, limit=MAX_CHECKED_CANDIDATES)
+    if not candidates:
+        return None
+    scores = [(similarity(shingled, shingles(body)), -article_id)
+              for article_id, body in store.bodies(candidates).items()]
+    score, negated_id = max(scores)  # the most similar; on a tie the first stored
+    return (-negated_id, score) if is_near_duplicate(score) else None

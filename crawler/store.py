@@ -66,8 +66,24 @@ def _initial_schema(db: sqlite_utils.Database) -> None:
     )
 
 
+def _near_duplicate_index(db: sqlite_utils.Database) -> None:
+    """LSH band keys of every stored article (see crawler.dedup), kept on disk so that memory
+    stays flat however many articles there are; articles stored before it are indexed here."""
+    from crawler.dedup import lsh_keys, shingles
+
+    db.execute("CREATE TABLE IF NOT EXISTS lsh_bands (key INTEGER NOT NULL, article_id INTEGER NOT NULL, "
+               "PRIMARY KEY (key, article_id)) WITHOUT ROWID")
+    for article_id, body in db.execute("SELECT id, body FROM articles").fetchall():
+        _index_article(db, article_id, lsh_keys(shingles(body)))
+
+
+def _index_article(db: sqlite_utils.Database, article_id: int, keys: list[int]) -> None:
+    db.conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, article_id) VALUES (?, ?)",
+                        [(key, article_id) for key in keys])
+
+
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
-MIGRATIONS = [_initial_schema]
+MIGRATIONS = [_initial_schema, _near_duplicate_index]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -108,14 +124,21 @@ class Store:
     @contextmanager
     def transaction(self):
         """All or nothing: a crash between two statements never leaves half an article.
-        (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)"""
-        self.db.execute("BEGIN IMMEDIATE")
+        Inside an open transaction (a batch of `crawler ingest`) it is a savepoint, so a failed
+        article is undone alone. (sqlite-utils' own write helpers commit on their own, so
+        writes here use plain SQL.)"""
+        nested = self.db.conn.in_transaction
+        self.db.execute("SAVEPOINT article" if nested else "BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if nested:
+                self.db.execute("ROLLBACK TO article")
+                self.db.execute("RELEASE article")
+            else:
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        self.db.execute("RELEASE article" if nested else "COMMIT")
 
     def _insert(self, table: str, row: dict) -> int:
         names = ", ".join(f"[{name}]" for name in row)
@@ -140,15 +163,31 @@ class Store:
                               [content_hash]).fetchone()
         return row[0] if row else None
 
+    def near_candidates(self, keys: list[int], limit: int) -> list[int]:
+        """Articles sharing LSH bands with `keys`, most shared bands first."""
+        if not keys:
+            return []
+        marks = ", ".join("?" for _ in keys)
+        return [row[0] for row in self.db.execute(
+            f"SELECT article_id FROM lsh_bands WHERE key IN ({marks}) "
+            "GROUP BY article_id ORDER BY COUNT(*) DESC, article_id LIMIT ?", [*keys, limit])]
+
+    def bodies(self, article_ids: list[int]) -> dict[int, str]:
+        marks = ", ".join("?" for _ in article_ids)
+        return dict(self.db.execute(f"SELECT id, body FROM articles WHERE id IN ({marks})", article_ids).fetchall())
+
     # --- writes -------------------------------------------------------------------------------
-    def add_article(self, record: dict, raw_html: bytes, content_type: str | None) -> int:
+    def add_article(self, record: dict, raw_html: bytes, content_type: str | None, lsh_keys: list[int] = ()) -> int:
+        """Store an article, its page bytes (none for an ingested record) and its LSH band keys."""
         row = {k: v for k, v in record.items() if k in self._article_columns}
         with self.transaction():
             article_id = self._insert("articles", row)
-            self._insert("raw_pages", {
-                "article_id": article_id, "url": record["url"], "content_type": content_type,
-                "html_zlib": zlib.compress(raw_html, 6), "fetched_at": record["fetched_at"],
-            })
+            if raw_html:
+                self._insert("raw_pages", {
+                    "article_id": article_id, "url": record["url"], "content_type": content_type,
+                    "html_zlib": zlib.compress(raw_html, 6), "fetched_at": record["fetched_at"],
+                })
+            _index_article(self.db, article_id, lsh_keys)
         return article_id
 
     def add_duplicate(self, record: dict, duplicate_of: int, kind: str, similarity: float) -> None:

@@ -43,12 +43,33 @@ def _cjk_count(text: str) -> int:
     return len(re.findall(f"[{CJK}]", text))
 
 
+@lru_cache(maxsize=1)
+def _t2s_triggers() -> frozenset[str]:
+    """Characters without which t2s cannot change a text: those it converts, plus the differing
+    characters of the phrases it converts (`覆` in `答覆`). Most pages are Simplified and hold
+    none, so they skip OpenCC's pure-Python conversion, which costs milliseconds per article."""
+    triggers = set()
+    _t2s().convert("")  # loads the dictionaries
+    for _, _, mapping in _t2s().dict_cache.values():
+        for key, values in mapping.items():
+            value = values.split(" ")[0]
+            if key == value:
+                continue
+            if len(key) == len(value):
+                triggers.update(k for k, v in zip(key, value) if k != v)
+            else:
+                triggers.update(key)
+    return frozenset(triggers)
+
+
 def to_simplified(text: str) -> tuple[str, str]:
     """Return (Simplified text, original script `hans`/`hant`).
 
     A page counts as Traditional only when a noticeable share of its characters change under
     t2s: a Simplified page quoting one Traditional name must not be rewritten as a whole.
     """
+    if _t2s_triggers().isdisjoint(text):
+        return text, "hans"
     converted = _t2s().convert(text)
     changed = sum(1 for a, b in zip(text, converted) if a != b)
     cjk = _cjk_count(text)
