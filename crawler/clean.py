@@ -38,13 +38,17 @@ def clean_article(raw: RawArticle, fetched_at: datetime | None = None) -> dict:
     title = _prepare(raw.title)
     lines = [_prepare(line) for line in raw.body]
     lines = [line for line in lines if line]
-    _, script = to_simplified("\n".join([title, *lines]))
+    converted, script = to_simplified("\n".join([title, *lines]))
 
     def simplified(text: str | None) -> str | None:
         return convert_like(text, script) if text else None
 
-    title = simplified(title)
-    lines = [simplified(line) for line in lines]
+    parts = converted.split("\n")
+    if len(parts) == len(lines) + 1:  # t2s keeps line breaks, so its lines are the converted fields
+        title, *lines = parts
+    else:  # a field with a line break of its own
+        title = simplified(title)
+        lines = [simplified(line) for line in lines]
     summary = simplified(_prepare(raw.summary))
     summary = _SUMMARY_LABEL.sub("", summary) if summary else None
     kept = []

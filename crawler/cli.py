@@ -1,7 +1,8 @@
-"""The `crawler` command: demo, crawl, extract.
+"""The `crawler` command: demo, crawl, extract, ingest.
 
-Exit codes: 0 success; 1 a site's crawl failed or a file could not be extracted; 2 bad
-arguments; 3 bad configuration (unknown site, unusable database).
+Exit codes: 0 success; 1 a site's crawl failed, a file could not be extracted, or an ingested
+file could not be read or had rejected lines; 2 bad arguments; 3 bad configuration (unknown
+site, unusable database).
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crawler", formatter_class=_formatter,
         description="Crawl Chinese government and portal news into one deduplicated SQLite file.",
-        epilog="Exit codes: 0 ok, 1 a site failed, 2 bad arguments, 3 bad configuration.\n"
+        epilog="Exit codes: 0 ok, 1 a site failed or some input was rejected, 2 bad arguments,\n"
+               "3 bad configuration.\n"
                "Run `crawler COMMAND --help` for each command's options and an example.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -60,6 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("files", nargs="+", metavar="FILE", help="saved page files")
     extract.add_argument("--url", default="", help="the URL the page(s) came from")
     extract.add_argument("--site", help="use this site module's extractor")
+
+    ingest = commands.add_parser(
+        "ingest", formatter_class=_formatter, help="store article records from a JSON-lines file, deduplicated",
+        description="Read one article record per line (the fields of `crawler extract`: url, site, extractor,\n"
+                    "title, published, source, author, summary, body, script; fetched_at optional) and put\n"
+                    "each through the same cleaning, duplicate check and store as a crawled page. Prints\n"
+                    "how many were new, duplicates (exact or near) of stored articles, already stored\n"
+                    "(same URL) or rejected. A malformed line, or one without url or body, is reported on\n"
+                    "stderr with its line number and skipped; the exit code is then 1. FILE `-` is stdin.",
+        epilog="examples:\n  crawler ingest shard-01.jsonl --db output/articles.db\n"
+               "  crawler extract --url http://www.investchn.test/a.html a.html | crawler ingest -")
+    ingest.add_argument("file", metavar="FILE.jsonl", help="JSON-lines file of article records, or - for stdin")
+    ingest.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file to write (default: {DEFAULT_DB})")
     return parser
 
 
@@ -138,7 +153,32 @@ def cmd_extract(args) -> int:
     return status
 
 
-COMMANDS = {"demo": cmd_demo, "crawl": cmd_crawl, "extract": cmd_extract}
+def cmd_ingest(args) -> int:
+    from crawler.ingest import ingest
+    from crawler.store import Store
+
+    def reject(number: int, reason: str) -> None:
+        print(f"{args.file}:{number}: {reason}", file=sys.stderr)
+
+    try:
+        lines = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
+    except OSError as exc:
+        print(f"crawler ingest: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    store = Store(args.db)
+    try:
+        with lines:
+            counts = ingest(store, lines, reject)
+    finally:
+        store.close()
+    print(f"{counts['records']} records: {counts['new']} new, {counts['exact'] + counts['near']} duplicates "
+          f"({counts['exact']} exact, {counts['near']} near), {counts['known']} already stored, "
+          f"{counts['rejected']} rejected")
+    print(f"database: {args.db}")
+    return EXIT_FAILED if counts["rejected"] else EXIT_OK
+
+
+COMMANDS = {"demo": cmd_demo, "crawl": cmd_crawl, "extract": cmd_extract, "ingest": cmd_ingest}
 
 
 def main(argv: list[str] | None = None) -> int:

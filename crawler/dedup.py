@@ -7,7 +7,6 @@ import unicodedata
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-from datasketch import MinHash
 from w3lib.url import canonicalize_url, url_query_cleaner
 
 # Query parameters that identify a campaign or a visitor, never a page.
@@ -42,12 +41,16 @@ def normalized_body(body: str) -> str:
 
 
 def content_hash(body: str) -> str:
-    return hashlib.sha1(normalized_body(body).encode("utf-8")).hexdigest()
+    return digest(normalized_body(body))
+
+
+def digest(normalized: str) -> str:
+    return hashlib.sha1(normalized.encode("utf-8")).hexdigest()
 
 
 # --- near duplicates ---------------------------------------------------------------------------
 # A republished copy (other chrome, edited headline, trimmed ending, the other script) keeps most
-# of its 5-character runs. MinHash over those shingles, cut into LSH bands, finds candidate
+# of its 5-character runs. A MinHash of those shingles, cut into LSH bands, finds candidate
 # originals with a few indexed lookups; each candidate is then checked on its real shingles.
 SHINGLE_CHARS = 5
 NUM_PERM = 128
@@ -58,13 +61,25 @@ MIN_LENGTH_RATIO = 0.5  # a text is not a copy of one more than twice its length
 
 _MULTIPLIER = np.uint64(0x100000001B3)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=7).permutations
+# MinHash permutations h -> a*h + b (mod 2**32, a odd), as datasketch's "affine32" scheme.
+# Fixed forever: the band keys of stored articles were made with them.
+_PERM_A = (np.random.default_rng(20261127).integers(0, 2**31, NUM_PERM, dtype=np.uint32) << np.uint32(1)) | np.uint32(1)
+_PERM_B = np.random.default_rng(20261128).integers(0, 2**32, NUM_PERM, dtype=np.uint32)
+_BAND_SALT = np.arange(1, BANDS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
 
 
-def shingles(body: str) -> np.ndarray:
-    """Sorted distinct 64-bit hashes of the 5-character runs of the normalised body; empty for a
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit moves every output bit."""
+    values = values ^ (values >> np.uint64(30))
+    values *= _MIX1
+    values ^= values >> np.uint64(27)
+    values *= _MIX2
+    return values ^ (values >> np.uint64(31))
+
+
+def shingles(text: str) -> np.ndarray:
+    """Sorted distinct 64-bit hashes of the 5-character runs of a `normalized_body`; empty for a
     text too short for near-duplicate matching."""
-    text = normalized_body(body)
     if len(text) < MIN_NEAR_CHARS:
         return np.empty(0, dtype=np.uint64)
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
@@ -72,23 +87,20 @@ def shingles(body: str) -> np.ndarray:
     hashes = np.zeros(count, dtype=np.uint64)
     for offset in range(SHINGLE_CHARS):  # polynomial hash of each window, wrapping mod 2**64
         hashes = hashes * _MULTIPLIER + codes[offset:offset + count]
-    hashes ^= hashes >> np.uint64(30)  # splitmix64 finaliser: spread the bits before MinHash
-    hashes *= _MIX1
-    hashes ^= hashes >> np.uint64(27)
-    hashes *= _MIX2
-    hashes ^= hashes >> np.uint64(31)
-    return np.unique(hashes)
+    return np.unique(_mix(hashes))
 
 
 def lsh_keys(shingle_hashes: np.ndarray) -> list[int]:
     """One signed 64-bit key per LSH band of the text's MinHash; none for a short text."""
     if not len(shingle_hashes):
         return []
-    minhash = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=_PERMUTATIONS, scheme="affine32")
-    minhash.update_batch((shingle_hashes >> np.uint64(32)).tolist())
-    bands = minhash.hashvalues.reshape(BANDS, ROWS)
-    return [int.from_bytes(hashlib.blake2b(bytes([band]) + values.tobytes(), digest_size=8).digest(),
-                           "big", signed=True) for band, values in enumerate(bands)]
+    permuted = np.multiply.outer((shingle_hashes >> np.uint64(32)).astype(np.uint32), _PERM_A)
+    permuted += _PERM_B  # wraps mod 2**32
+    rows = permuted.min(axis=0).astype(np.uint64).reshape(BANDS, ROWS)
+    keys = _BAND_SALT.copy()
+    for row in range(ROWS):
+        keys = keys * _MULTIPLIER + rows[:, row]
+    return _mix(keys).view(np.int64).tolist()
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

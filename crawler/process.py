@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crawler.clean import clean_article
-from crawler.dedup import canonical_url, content_hash, is_near_duplicate, lsh_keys, shingles, similarity
+from crawler.dedup import canonical_url, digest, is_near_duplicate, lsh_keys, normalized_body, shingles, similarity
 from crawler.extract import extract
 from crawler.items import Page
 from crawler.store import Store
 
 MIN_STORED_CHARS = 10  # a body shorter than this is an empty page, not an article
-MAX_CHECKED_CANDIDATES = 8  # a true copy shares many bands, so it is among the first few
+MAX_CHECKED_CANDIDATES = 3  # a true copy shares the most bands, so it comes first
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Outcome:
     kind: str  # new | duplicate | known | empty
     record: dict
     article_id: int | None = None
+    match: str | None = None  # exact | near, for a duplicate
 
 
 def record_of(page: Page, site=None) -> dict:
@@ -41,21 +42,22 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
     """Dedup a clean record against the store and store it as an article or a duplicate."""
     if len(record.get("body") or "") < MIN_STORED_CHARS:
         return Outcome("empty", record)
-    record = {**record, "canonical_url": canonical_url(record["url"]),
-              "content_hash": content_hash(record["body"]), "run_id": run_id}
+    normalized = normalized_body(record["body"])
+    record = {**record, "canonical_url": canonical_url(record["url"]), "content_hash": digest(normalized),
+              "run_id": run_id}
     if store.is_known(record["canonical_url"]):
         return Outcome("known", record)
     try:
         original = store.article_with_hash(record["content_hash"])
         if original is not None:
             store.add_duplicate(record, original, kind="exact", similarity=1.0)
-            return Outcome("duplicate", record, original)
-        shingled = shingles(record["body"])
+            return Outcome("duplicate", record, original, "exact")
+        shingled = shingles(normalized)
         keys = lsh_keys(shingled)
         near = nearest_copy(store, shingled, keys)
         if near is not None:
             store.add_duplicate(record, near[0], kind="near", similarity=round(near[1], 3))
-            return Outcome("duplicate", record, near[0])
+            return Outcome("duplicate", record, near[0], "near")
         return Outcome("new", record, store.add_article(record, raw_html, content_type, keys))
     except sqlite3.IntegrityError:  # another writer stored the same URL a moment ago
         return Outcome("known", record)
@@ -63,11 +65,14 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
 
 def nearest_copy(store: Store, shingled, keys: list[int]) -> tuple[int, float] | None:
     """The stored article this text is a near copy of, with its similarity, or None. Only the
-    candidates sharing the most LSH bands are checked on their real shingles."""
-    candidates = store.near_candidates(keys, limit=MAX_CHECKED_CANDIDATES)
+    candidates sharing the most LSH bands are checked on their real shingles: the first, and
+    the next ones when they share more than one band (a copy shares many; a text that merely
+    shares some phrases with an article shares one now and then)."""
+    candidates = [article_id for rank, (article_id, shared) in
+                  enumerate(store.near_candidates(keys, limit=MAX_CHECKED_CANDIDATES)) if rank == 0 or shared > 1]
     if not candidates:
         return None
-    scores = [(similarity(shingled, shingles(body)), -article_id)
+    scores = [(similarity(shingled, shingles(normalized_body(body))), -article_id)
               for article_id, body in store.bodies(candidates).items()]
     score, negated_id = max(scores)  # the most similar; on a tie the first stored
     return (-negated_id, score) if is_near_duplicate(score) else None

@@ -69,12 +69,12 @@ def _initial_schema(db: sqlite_utils.Database) -> None:
 def _near_duplicate_index(db: sqlite_utils.Database) -> None:
     """LSH band keys of every stored article (see crawler.dedup), kept on disk so that memory
     stays flat however many articles there are; articles stored before it are indexed here."""
-    from crawler.dedup import lsh_keys, shingles
+    from crawler.dedup import lsh_keys, normalized_body, shingles
 
     db.execute("CREATE TABLE IF NOT EXISTS lsh_bands (key INTEGER NOT NULL, article_id INTEGER NOT NULL, "
                "PRIMARY KEY (key, article_id)) WITHOUT ROWID")
     for article_id, body in db.execute("SELECT id, body FROM articles").fetchall():
-        _index_article(db, article_id, lsh_keys(shingles(body)))
+        _index_article(db, article_id, lsh_keys(shingles(normalized_body(body))))
 
 
 def _index_article(db: sqlite_utils.Database, article_id: int, keys: list[int]) -> None:
@@ -163,14 +163,14 @@ class Store:
                               [content_hash]).fetchone()
         return row[0] if row else None
 
-    def near_candidates(self, keys: list[int], limit: int) -> list[int]:
-        """Articles sharing LSH bands with `keys`, most shared bands first."""
+    def near_candidates(self, keys: list[int], limit: int) -> list[tuple[int, int]]:
+        """(article id, bands shared) of the articles sharing LSH bands with `keys`, most first."""
         if not keys:
             return []
         marks = ", ".join("?" for _ in keys)
-        return [row[0] for row in self.db.execute(
-            f"SELECT article_id FROM lsh_bands WHERE key IN ({marks}) "
-            "GROUP BY article_id ORDER BY COUNT(*) DESC, article_id LIMIT ?", [*keys, limit])]
+        return self.db.execute(
+            f"SELECT article_id, COUNT(*) FROM lsh_bands WHERE key IN ({marks}) "
+            "GROUP BY article_id ORDER BY COUNT(*) DESC, article_id LIMIT ?", [*keys, limit]).fetchall()
 
     def bodies(self, article_ids: list[int]) -> dict[int, str]:
         marks = ", ".join("?" for _ in article_ids)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import numpy as np
 import opencc
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -44,22 +45,25 @@ def _cjk_count(text: str) -> int:
 
 
 @lru_cache(maxsize=1)
-def _t2s_triggers() -> frozenset[str]:
-    """Characters without which t2s cannot change a text: those it converts, plus the differing
-    characters of the phrases it converts (`覆` in `答覆`). Most pages are Simplified and hold
-    none, so they skip OpenCC's pure-Python conversion, which costs milliseconds per article."""
-    triggers = set()
+def _t2s_triggers() -> np.ndarray:
+    """Characters without which t2s cannot change a text, as a table by code point: those it
+    converts, plus the differing characters of the phrases it converts (`覆` in `答覆`). Most
+    pages are Simplified and hold none, so they skip OpenCC's pure-Python conversion, which
+    costs milliseconds per article."""
+    table = np.zeros(0x110000, dtype=bool)
     _t2s().convert("")  # loads the dictionaries
     for _, _, mapping in _t2s().dict_cache.values():
         for key, values in mapping.items():
             value = values.split(" ")[0]
             if key == value:
                 continue
-            if len(key) == len(value):
-                triggers.update(k for k, v in zip(key, value) if k != v)
-            else:
-                triggers.update(key)
-    return frozenset(triggers)
+            changed = [k for k, v in zip(key, value) if k != v] if len(key) == len(value) else key
+            table[[ord(char) for char in changed]] = True
+    return table
+
+
+def _may_change_under_t2s(text: str) -> bool:
+    return bool(_t2s_triggers()[np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)].any())
 
 
 def to_simplified(text: str) -> tuple[str, str]:
@@ -68,7 +72,7 @@ def to_simplified(text: str) -> tuple[str, str]:
     A page counts as Traditional only when a noticeable share of its characters change under
     t2s: a Simplified page quoting one Traditional name must not be rewritten as a whole.
     """
-    if _t2s_triggers().isdisjoint(text):
+    if not _may_change_under_t2s(text):
         return text, "hans"
     converted = _t2s().convert(text)
     changed = sum(1 for a, b in zip(text, converted) if a != b)

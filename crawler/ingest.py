@@ -1,0 +1,104 @@
+"""`crawler ingest`: article records from a JSON-lines file through clean -> dedup -> store.
+
+The records have the fields of `crawler extract` (DESIGN.md). They go through the same
+`clean_article` and `admit` as a crawled page, so an import, a merged shard or a re-ingest of
+our own output is deduplicated against everything stored. Cleaning is idempotent: a record
+that is already clean comes out unchanged (its `script` is kept when it says `hant`, since
+its body has already been converted).
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from crawler.clean import clean_article
+from crawler.extract import RawArticle
+from crawler.process import admit
+from crawler.store import Store, utc_now
+
+TEXT_FIELDS = ("url", "site", "extractor", "title", "published", "source", "author", "summary", "body",
+               "script", "fetched_at")
+BATCH_SIZE = 500  # records per transaction: far fewer commits, and a kill loses at most one batch
+
+
+class RecordError(ValueError):
+    """A line that is not an article record; the message says why, in a few words."""
+
+
+def parse_line(line: bytes) -> dict:
+    """One JSON-lines line -> a dict with string (or null) fields, a usable URL and a body."""
+    try:
+        record = json.loads(line.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"malformed JSON: {exc.msg} (column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise RecordError("not a JSON object")
+    for name in TEXT_FIELDS:
+        if record.get(name) is not None and not isinstance(record[name], str):
+            raise RecordError(f"field `{name}` is not a string")
+    if not record.get("url"):
+        raise RecordError("no url")
+    if urlsplit(record["url"]).scheme not in ("http", "https") or not urlsplit(record["url"]).hostname:
+        raise RecordError(f"url is not an http(s) URL: {record['url'][:80]}")
+    if not (record.get("body") or "").strip():
+        raise RecordError("no body")
+    return record
+
+
+def clean_record(record: dict) -> dict:
+    """The stored form of an article record, as `crawler.process.record_of` makes it for a page."""
+    fetched_at = record.get("fetched_at") or utc_now()
+    try:
+        fetched = datetime.fromisoformat(fetched_at)
+    except ValueError:
+        raise RecordError(f"fetched_at is not an ISO 8601 time: {fetched_at[:40]}") from None
+    raw = RawArticle(
+        url=record["url"], site=record.get("site") or urlsplit(record["url"]).hostname,
+        extractor=record.get("extractor") or "ingest", title=record.get("title"),
+        published=record.get("published"), source=record.get("source"), author=record.get("author"),
+        summary=record.get("summary"), body=record["body"].split("\n"),
+    )
+    clean = clean_article(raw, fetched_at=fetched)
+    if record.get("script") == "hant":
+        clean["script"] = "hant"
+    clean["fetched_at"] = fetched_at
+    return clean
+
+
+def ingest(store: Store, lines: Iterable[bytes], reject: Callable[[int, str], None]) -> Counter:
+    """Store every record of `lines`; `reject(line_number, reason)` hears about each bad line.
+    Returns counts: records, new, exact, near, known, rejected."""
+    counts = Counter()
+    batch = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        counts["records"] += 1
+        batch.append((number, line))
+        if len(batch) == BATCH_SIZE:
+            _store_batch(store, batch, counts, reject)
+            batch = []
+    _store_batch(store, batch, counts, reject)
+    return counts
+
+
+def _store_batch(store: Store, batch: list[tuple[int, bytes]], counts: Counter,
+                 reject: Callable[[int, str], None]) -> None:
+    with store.transaction():  # each article inside is its own savepoint
+        for number, line in batch:
+            try:
+                outcome = admit(store, clean_record(parse_line(line)))
+            except RecordError as exc:
+                counts["rejected"] += 1
+                reject(number, str(exc))
+                continue
+            if outcome.kind == "empty":
+                counts["rejected"] += 1
+                reject(number, "body is empty after cleaning")
+            else:
+                counts[outcome.match or outcome.kind] += 1
