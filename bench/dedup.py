@@ -122,7 +122,9 @@ def run_ingest(path: Path, db: Path, records: int) -> dict:
     summary = path.with_suffix(".out").read_text().strip().splitlines()
     if code != 0:
         raise SystemExit(f"ingest of {path} exited {code}: {path.with_suffix('.err').read_text()[-2000:]}")
+    cpu_seconds = usage.ru_utime + usage.ru_stime
     return {"records": records, "seconds": round(seconds, 1), "records_per_s": round(records / seconds),
+            "cpu_seconds": round(cpu_seconds, 1), "records_per_cpu_s": round(records / cpu_seconds),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "summary": summary[0] if summary else ""}
 
 
@@ -171,13 +173,15 @@ def bench_size(n: int, workdir: Path, seed: int) -> dict:
     db = workdir / f"dedup-{n}.db"
     runs = [run_ingest(first, db, n - tail), run_ingest(second, db, tail)]
     for run in runs:
-        print(f"  ingest {run['records']:,}: {run['records_per_s']:,} records/s, peak RSS {run['peak_rss_mb']} MB"
-              f" - {run['summary']}", flush=True)
+        print(f"  ingest {run['records']:,}: {run['records_per_s']:,} records/s ({run['records_per_cpu_s']:,} per CPU "
+              f"second), peak RSS {run['peak_rss_mb']} MB - {run['summary']}", flush=True)
     result = score(db, clusters, variants, follow_ups)
     result.update({
         "ingest_runs": runs,
         "records_per_s": round(n / sum(run["seconds"] for run in runs)),
         "records_per_s_at_size": runs[1]["records_per_s"],
+        "records_per_cpu_s_at_size": runs[1]["records_per_cpu_s"],
+        "load_average": round(os.getloadavg()[0], 1),
         "peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
         "db_mb": round(sum(p.stat().st_size for p in workdir.glob(f"dedup-{n}.db*")) / 2**20),
     })
@@ -202,8 +206,9 @@ def print_result(label: str, result: dict) -> None:
           f"({result['links']:,} links, {result['wrong_links']} wrong, {result['true_duplicates']:,} true copies)")
     print("  recall by variant: " + ", ".join(f"{k} {v:.3f}" for k, v in result["recall_by_variant"].items()))
     if "records_per_s" in result:
-        print(f"  {result['records_per_s']:,} records/s overall, {result['records_per_s_at_size']:,} records/s "
-              f"at {result['records']:,} stored, peak RSS {result['peak_rss_mb']} MB, database {result['db_mb']} MB")
+        print(f"  {result['records_per_s']:,} records/s overall; at {result['records']:,} stored "
+              f"{result['records_per_s_at_size']:,} records/s, {result['records_per_cpu_s_at_size']:,} per CPU second "
+              f"(load average {result['load_average']}); peak RSS {result['peak_rss_mb']} MB; database {result['db_mb']} MB")
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ class RecordError(ValueError):
 def parse_line(line: bytes) -> dict:
     """One JSON-lines line -> a dict with string (or null) fields, a usable URL and a body."""
     try:
-        record = json.loads(line.decode("utf-8-sig"))
+        record = json.loads(line.decode("utf-8-sig").rstrip("\r\n"))
     except UnicodeDecodeError as exc:
         raise RecordError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:

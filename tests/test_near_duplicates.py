@@ -1,0 +1,122 @@
+"""Near-duplicate decisions on real-looking articles (the demo sites' own article texts): the
+copies portals make are caught, different articles that share phrases are not, short texts
+never match."""
+import json
+from pathlib import Path
+
+import opencc
+import pytest
+
+from crawler.dedup import MIN_NEAR_CHARS, normalized_body, shingles, similarity
+from crawler.ingest import clean_record
+from crawler.process import admit
+from crawler.store import Store
+
+CONTENT = Path(__file__).resolve().parent.parent / "crawler" / "demo" / "content"
+
+
+def demo_articles(site: str) -> list[dict]:
+    return json.loads((CONTENT / f"{site}.json").read_text("utf-8"))["articles"]
+
+
+ARTICLES = demo_articles("laowu") + demo_articles("investchn")
+ORIGINAL = ARTICLES[0]  # 掇刀区开展一季度重点项目拉练观摩活动, five paragraphs
+
+
+def record(paragraphs: list[str], url: str, title: str = "标题") -> dict:
+    return {"url": url, "site": "test", "extractor": "site:test", "title": title, "published": "2022-03-18",
+            "source": None, "author": None, "summary": None, "body": "\n".join(paragraphs), "script": "hans",
+            "fetched_at": "2026-01-01T00:00:00+00:00"}
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "near.db")
+    yield s
+    s.close()
+
+
+def sentences(paragraph: str) -> list[str]:
+    return [s + "。" for s in paragraph.split("。") if s]
+
+
+def edited(paragraphs: list[str]) -> list[str]:
+    """A figure changed and the last sentence of the second paragraph dropped."""
+    second = "".join(sentences(paragraphs[1])[:-1])
+    return [paragraphs[0].replace("12个", "13个"), second, *paragraphs[2:]]
+
+
+COPIES = {
+    "new headline and dateline": lambda p: ["本报讯 " + p[0], *p[1:]],
+    "trimmed ending": lambda p: p[:-1],
+    "bylines and 原标题 around it": lambda p: ["原标题：掇刀区开展重点项目观摩", "（记者 张伟 通讯员 李娜）", *p, "本文转载自荆门发布微信公众号。"],
+    "edited": edited,
+    "everything at once": lambda p: ["（记者 张伟）", "本报讯 " + p[0], *p[1:-1]],
+}
+
+
+@pytest.mark.parametrize("make_copy", COPIES.values(), ids=COPIES.keys())
+def test_republished_copies_are_near_duplicates_of_the_first(store, make_copy):
+    first = admit(store, record(ORIGINAL["paragraphs"], "http://a.test/1.html"))
+    copy = admit(store, record(make_copy(ORIGINAL["paragraphs"]), "http://b.test/9.html", title="另一个标题"))
+    assert (first.kind, copy.kind, copy.match) == ("new", "duplicate", "near")
+    row = store.db.execute("SELECT duplicate_of, kind, similarity, url FROM duplicates").fetchone()
+    assert row[:2] == (first.article_id, "near")
+    assert 0.8 <= row[2] <= 1.0  # share of the shorter text found in the other: 1.0 when trimmed
+    assert store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 1
+
+
+def test_a_copy_in_traditional_script_is_a_near_duplicate_after_cleaning(store):
+    first = admit(store, record(ORIGINAL["paragraphs"], "http://a.test/1.html"))
+    s2t = opencc.OpenCC("s2t").convert
+    traditional = record([s2t(p) for p in ORIGINAL["paragraphs"]], "http://tw.test/1.html", title=s2t(ORIGINAL["title"]))
+    cleaned = clean_record(traditional)
+    assert cleaned["script"] == "hant"
+    copy = admit(store, cleaned)
+    assert (copy.kind, copy.article_id) == ("duplicate", first.article_id)
+
+
+def test_different_articles_on_the_same_kind_of_subject_are_all_kept(store):
+    outcomes = [admit(store, record(a["paragraphs"], f"http://a.test/{i}.html")) for i, a in enumerate(ARTICLES)]
+    assert [o.kind for o in outcomes] == ["new"] * len(ARTICLES)
+    assert store.db.execute("SELECT COUNT(*) FROM duplicates").fetchone()[0] == 0
+
+
+def test_a_follow_up_that_repeats_the_lead_is_not_a_copy(store):
+    admit(store, record(ORIGINAL["paragraphs"], "http://a.test/1.html"))
+    follow_up = [ORIGINAL["paragraphs"][0], *ARTICLES[5]["paragraphs"][1:]]
+    assert admit(store, record(follow_up, "http://a.test/2.html")).kind == "new"
+
+
+def test_a_digest_holding_a_whole_article_is_not_its_copy(store):
+    admit(store, record(ORIGINAL["paragraphs"], "http://a.test/1.html"))
+    digest = [*ORIGINAL["paragraphs"], *ARTICLES[3]["paragraphs"], *ARTICLES[4]["paragraphs"]]
+    assert admit(store, record(digest, "http://a.test/digest.html")).kind == "new"
+
+
+SHORT = "3月17日，掇刀区组织开展2022年一季度重点项目拉练观摩活动，现场察看了12个在建和新开工项目，总投资达86.5亿元。"
+
+
+def test_short_texts_never_match_as_near_duplicates(store):
+    assert len(normalized_body(SHORT * 2)) < MIN_NEAR_CHARS
+    assert len(shingles(normalized_body(SHORT))) == 0
+    admit(store, record([SHORT, "企业负责人介绍了项目进展。"], "http://a.test/1.html"))
+    nearly = record([SHORT.replace("12个", "15个"), "企业负责人介绍了项目进展。"], "http://a.test/2.html")
+    assert admit(store, nearly).kind == "new"
+    assert admit(store, record([SHORT], "http://a.test/3.html")).kind == "new"  # its own first sentence
+
+
+def test_identical_short_texts_are_still_exact_duplicates(store):
+    admit(store, record([SHORT], "http://a.test/1.html"))
+    assert admit(store, record([SHORT], "http://b.test/1.html")).match == "exact"
+
+
+def test_similarity_is_the_share_of_the_shorter_text_found_in_the_longer():
+    whole = shingles(normalized_body("".join(ORIGINAL["paragraphs"] + ARTICLES[1]["paragraphs"])))
+    first_part = shingles(normalized_body("".join(ORIGINAL["paragraphs"])))
+    other = shingles(normalized_body("".join(ARTICLES[2]["paragraphs"])))
+    assert similarity(first_part, whole) == pytest.approx(1.0, abs=0.01)
+    assert similarity(whole, first_part) == similarity(first_part, whole)
+    assert similarity(first_part, other) < 0.2
+    assert similarity(first_part, shingles(normalized_body("".join(ORIGINAL["paragraphs"] * 3)))) == 1.0
+    assert similarity(first_part, first_part[:0]) == 0.0
