@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import corpus  # noqa: E402  (bench/ is not a package)
 
@@ -94,38 +94,65 @@ def real_articles(min_chars: int = 800) -> list[dict]:
              "place": corpus._place(rng)} for chunk in docs]
 
 
-def write_records(path: Path, positions: range, clusters, variants, base, seed: int) -> None:
+def write_records(out, positions: range, clusters, variants, base, seed: int) -> None:
+    """The records at `positions` as JSON lines (UTF-8 bytes) to the binary file `out`."""
     names = list(corpus.VARIANTS)
-    with path.open("w", encoding="utf-8") as out:
-        for i in positions:
-            doc = base(int(clusters[i]))
-            if variants[i] >= 0:
-                doc = corpus.VARIANTS[names[variants[i]]](doc, random.Random(seed * 10**9 + i))
-            site = f"site{i % SITES}"
-            out.write(json.dumps({"url": f"http://www.{site}.test/news/{i}.html", "site": site,
-                                  "title": doc["title"], "published": doc["published"], "body": doc["body"]},
-                                 ensure_ascii=False) + "\n")
+    for i in positions:
+        doc = base(int(clusters[i]))
+        if variants[i] >= 0:
+            doc = corpus.VARIANTS[names[variants[i]]](doc, random.Random(seed * 10**9 + i))
+        site = f"site{i % SITES}"
+        out.write(json.dumps({"url": f"http://www.{site}.test/news/{i}.html", "site": site, "title": doc["title"],
+                              "published": doc["published"], "body": doc["body"]}, ensure_ascii=False).encode() + b"\n")
 
 
 # --- running and scoring -----------------------------------------------------------------------------
-def run_ingest(path: Path, db: Path, records: int) -> dict:
-    """`crawler ingest` in a child process on one CPU: wall time and the child's peak RSS."""
+def run_ingest(db: Path, records: range, write, log: Path) -> dict:
+    """`crawler ingest -` in a child process on one CPU, fed by `write(stdin)`: wall time, CPU
+    time and the child's peak RSS."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    with open(path.with_suffix(".out"), "w") as out, open(path.with_suffix(".err"), "w") as err:
+    with open(log.with_suffix(".out"), "w") as out, open(log.with_suffix(".err"), "w") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "ingest", str(path), "--db", str(db)],
-                                cwd=ROOT, env=env, stdout=out, stderr=err,
+        proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "ingest", "-", "--db", str(db)],
+                                cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=out, stderr=err,
                                 preexec_fn=lambda: os.sched_setaffinity(0, {CPU}))
+        write(proc.stdin)
+        proc.stdin.close()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    summary = path.with_suffix(".out").read_text().strip().splitlines()
     if code != 0:
-        raise SystemExit(f"ingest of {path} exited {code}: {path.with_suffix('.err').read_text()[-2000:]}")
+        raise SystemExit(f"ingest into {db} exited {code}: {log.with_suffix('.err').read_text()[-2000:]}")
+    summary = log.with_suffix(".out").read_text().strip().splitlines()
     cpu_seconds = usage.ru_utime + usage.ru_stime
-    return {"records": records, "seconds": round(seconds, 1), "records_per_s": round(records / seconds),
-            "cpu_seconds": round(cpu_seconds, 1), "records_per_cpu_s": round(records / cpu_seconds),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "summary": summary[0] if summary else ""}
+    return {"records": len(records), "stored_before": records.start, "seconds": round(seconds, 1),
+            "records_per_s": round(len(records) / seconds), "cpu_seconds": round(cpu_seconds, 1),
+            "records_per_cpu_s": round(len(records) / cpu_seconds), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "summary": summary[0] if summary else ""}
+
+
+def ingest_parts(db: Path, bounds: list[int], clusters, variants, base, seed: int, workdir: Path,
+                 stream: bool, progress=lambda runs: None) -> list[dict]:
+    """Ingest records bounds[0]:bounds[1], bounds[1]:bounds[2]... each in its own process. The
+    corpus is written to a file first, or with `stream` generated while the child ingests it
+    (both then share the machine, so only the CPU-time rate is the ingest's own)."""
+    runs = []
+    for start, end in zip(bounds, bounds[1:]):
+        part, log = range(start, end), workdir / f"ingest-{end}"
+        if stream:
+            runs.append(run_ingest(db, part, lambda stdin: write_records(stdin, part, clusters, variants, base, seed), log))
+        else:
+            path = workdir / f"corpus-{start}-{end}.jsonl"
+            with path.open("wb") as out:
+                write_records(out, part, clusters, variants, base, seed)
+            with path.open("rb") as source:
+                runs.append(run_ingest(db, part, lambda stdin: shutil.copyfileobj(source, stdin), log))
+            path.unlink()
+        run = runs[-1]
+        print(f"  ingest {start:,}-{end:,}: {run['records_per_s']:,} records/s ({run['records_per_cpu_s']:,} per CPU "
+              f"second), peak RSS {run['peak_rss_mb']} MB - {run['summary']}", flush=True)
+        progress(runs)
+    return runs
 
 
 def score(db: Path, clusters, variants, follow_ups: dict) -> dict:
@@ -160,31 +187,29 @@ def score(db: Path, clusters, variants, follow_ups: dict) -> dict:
     }
 
 
-def bench_size(n: int, workdir: Path, seed: int) -> dict:
-    rng = random.Random(seed)
-    clusters, variants, follow_ups = plan(n, rng)
-    base = synthetic_base(seed, follow_ups)
-    tail = n // 10
-    first, second = workdir / f"corpus-{n}-a.jsonl", workdir / f"corpus-{n}-b.jsonl"
-    start = time.perf_counter()
-    write_records(first, range(0, n - tail), clusters, variants, base, seed)
-    write_records(second, range(n - tail, n), clusters, variants, base, seed)
-    print(f"  corpus of {n:,} records written in {time.perf_counter() - start:.0f} s", flush=True)
+def bench_size(n: int, workdir: Path, seed: int, progress) -> dict:
+    """The store grows in steps, each a separate ingest process, the last one from 90% of n to
+    n; above 200k records the first step ends at 100k, so that rate and RSS at 100k and at n
+    come from one run. Above 200k records the corpus is streamed rather than written first."""
+    clusters, variants, follow_ups = plan(n, random.Random(seed))
+    checkpoints = [100_000, 250_000, 500_000, 750_000] if n > 200_000 else []
+    bounds = sorted({0, *(c for c in checkpoints if c < n - n // 10), n - n // 10, n})
     db = workdir / f"dedup-{n}.db"
-    runs = [run_ingest(first, db, n - tail), run_ingest(second, db, tail)]
-    for run in runs:
-        print(f"  ingest {run['records']:,}: {run['records_per_s']:,} records/s ({run['records_per_cpu_s']:,} per CPU "
-              f"second), peak RSS {run['peak_rss_mb']} MB - {run['summary']}", flush=True)
+    stream = n > 200_000
+    runs = ingest_parts(db, bounds, clusters, variants, synthetic_base(seed, follow_ups), seed, workdir, stream,
+                        progress)
     result = score(db, clusters, variants, follow_ups)
     result.update({
-        "ingest_runs": runs,
+        "ingest_runs": runs, "corpus_streamed": stream,
         "records_per_s": round(n / sum(run["seconds"] for run in runs)),
-        "records_per_s_at_size": runs[1]["records_per_s"],
-        "records_per_cpu_s_at_size": runs[1]["records_per_cpu_s"],
+        "records_per_s_at_size": runs[-1]["records_per_s"],
+        "records_per_cpu_s_at_size": runs[-1]["records_per_cpu_s"],
         "load_average": round(os.getloadavg()[0], 1),
         "peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
         "db_mb": round(sum(p.stat().st_size for p in workdir.glob(f"dedup-{n}.db*")) / 2**20),
     })
+    if bounds[1] == 100_000:
+        result["rss_ratio_to_100k_stored"] = round(runs[-1]["peak_rss_mb"] / runs[0]["peak_rss_mb"], 3)
     return result
 
 
@@ -193,12 +218,9 @@ def bench_heldout(workdir: Path, seed: int) -> dict | None:
         return None
     docs = real_articles()
     clusters, variants, _ = plan(10**9, random.Random(seed), n_bases=len(docs))
-    path, db = workdir / "heldout.jsonl", workdir / "heldout.db"
-    write_records(path, range(len(clusters)), clusters, variants, lambda cluster: docs[cluster], seed)
-    run = run_ingest(path, db, len(clusters))
-    result = score(db, clusters, variants, {})
-    result["ingest_runs"] = [run]
-    return result
+    db = workdir / "heldout.db"
+    runs = ingest_parts(db, [0, len(clusters)], clusters, variants, lambda cluster: docs[cluster], seed, workdir, False)
+    return {**score(db, clusters, variants, {}), "ingest_runs": runs}
 
 
 def print_result(label: str, result: dict) -> None:
@@ -209,6 +231,11 @@ def print_result(label: str, result: dict) -> None:
         print(f"  {result['records_per_s']:,} records/s overall; at {result['records']:,} stored "
               f"{result['records_per_s_at_size']:,} records/s, {result['records_per_cpu_s_at_size']:,} per CPU second "
               f"(load average {result['load_average']}); peak RSS {result['peak_rss_mb']} MB; database {result['db_mb']} MB")
+
+
+def save(results: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
 
 
 def main() -> None:
@@ -222,7 +249,7 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dedup-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     results = {
-        "command": "python bench/dedup.py --sizes " + args.sizes, "seed": args.seed,
+        "command": " ".join(["python bench/dedup.py", *sys.argv[1:]]), "seed": args.seed,
         "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
                     "cores_used": 1},
         "method": {"shingle_chars": dedup.SHINGLE_CHARS, "num_perm": dedup.NUM_PERM, "bands": dedup.BANDS,
@@ -237,16 +264,15 @@ def main() -> None:
             print_result(f"held-out real texts ({heldout['records']} records)", heldout)
         for n in sizes:
             print(f"size {n:,}", flush=True)
-            results["sizes"][str(n)] = bench_size(n, workdir, args.seed)
-            print_result(f"size {n:,}", results["sizes"][str(n)])
-            if "100000" in results["sizes"] and "1000000" in results["sizes"]:
-                results["rss_ratio_1m_to_100k"] = round(
-                    results["sizes"]["1000000"]["peak_rss_mb"] / results["sizes"]["100000"]["peak_rss_mb"], 3)
-                print(f"peak RSS 1M / 100k: {results['rss_ratio_1m_to_100k']}")
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
-            for leftover in workdir.glob(f"corpus-{n}-*.jsonl"):
-                leftover.unlink()
+            def progress(runs, n=n):  # partial figures survive an interrupted run
+                results["sizes"][str(n)] = {"unfinished": True, "ingest_runs": runs}
+                save(results, args.out)
+
+            results["sizes"][str(n)] = result = bench_size(n, workdir, args.seed, progress)
+            print_result(f"size {n:,}", result)
+            if "rss_ratio_to_100k_stored" in result:
+                print(f"  peak RSS at {n:,} stored / at 100,000 stored: {result['rss_ratio_to_100k_stored']}")
+            save(results, args.out)
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
