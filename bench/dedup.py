@@ -44,7 +44,6 @@ REAL_TEXTS = ROOT.parent / "shared" / "data" / "chinese_wced" / "cleaned"
 COPIED_SHARE = 0.2  # of original articles, republished 1-3 times
 FOLLOW_UP_SHARE = 0.05  # of the others, a different article that repeats an earlier one's lead
 SITES = 50
-CPU = 0
 TARGETS = {"precision": 0.99, "recall": 0.98, "records_per_s_at_100k": 1000, "peak_rss_mb_at_1m": 500,
            "rss_ratio_1m_to_100k": 1.5}
 
@@ -107,7 +106,7 @@ def write_records(out, positions: range, clusters, variants, base, seed: int) ->
 
 
 # --- running and scoring -----------------------------------------------------------------------------
-def run_ingest(db: Path, records: range, write, log: Path) -> dict:
+def run_ingest(db: Path, records: range, write, log: Path, cpu: int) -> dict:
     """`crawler ingest -` in a child process on one CPU, fed by `write(stdin)`: wall time, CPU
     time and the child's peak RSS."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -115,7 +114,7 @@ def run_ingest(db: Path, records: range, write, log: Path) -> dict:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "ingest", "-", "--db", str(db)],
                                 cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=out, stderr=err,
-                                preexec_fn=lambda: os.sched_setaffinity(0, {CPU}))
+                                preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
         write(proc.stdin)
         proc.stdin.close()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -132,7 +131,7 @@ def run_ingest(db: Path, records: range, write, log: Path) -> dict:
 
 
 def ingest_parts(db: Path, bounds: list[int], clusters, variants, base, seed: int, workdir: Path,
-                 stream: bool, progress=lambda runs: None) -> list[dict]:
+                 stream: bool, cpu: int, progress=lambda runs: None) -> list[dict]:
     """Ingest records bounds[0]:bounds[1], bounds[1]:bounds[2]... each in its own process. The
     corpus is written to a file first, or with `stream` generated while the child ingests it
     (both then share the machine, so only the CPU-time rate is the ingest's own)."""
@@ -140,13 +139,14 @@ def ingest_parts(db: Path, bounds: list[int], clusters, variants, base, seed: in
     for start, end in zip(bounds, bounds[1:]):
         part, log = range(start, end), workdir / f"ingest-{end}"
         if stream:
-            runs.append(run_ingest(db, part, lambda stdin: write_records(stdin, part, clusters, variants, base, seed), log))
+            runs.append(run_ingest(db, part, lambda stdin: write_records(stdin, part, clusters, variants, base, seed),
+                                   log, cpu))
         else:
             path = workdir / f"corpus-{start}-{end}.jsonl"
             with path.open("wb") as out:
                 write_records(out, part, clusters, variants, base, seed)
             with path.open("rb") as source:
-                runs.append(run_ingest(db, part, lambda stdin: shutil.copyfileobj(source, stdin), log))
+                runs.append(run_ingest(db, part, lambda stdin: shutil.copyfileobj(source, stdin), log, cpu))
             path.unlink()
         run = runs[-1]
         print(f"  ingest {start:,}-{end:,}: {run['records_per_s']:,} records/s ({run['records_per_cpu_s']:,} per CPU "
@@ -187,7 +187,7 @@ def score(db: Path, clusters, variants, follow_ups: dict) -> dict:
     }
 
 
-def bench_size(n: int, workdir: Path, seed: int, progress) -> dict:
+def bench_size(n: int, workdir: Path, seed: int, cpu: int, progress) -> dict:
     """The store grows in steps, each a separate ingest process, the last one from 90% of n to
     n; above 200k records the first step ends at 100k, so that rate and RSS at 100k and at n
     come from one run. Above 200k records the corpus is streamed rather than written first."""
@@ -196,7 +196,7 @@ def bench_size(n: int, workdir: Path, seed: int, progress) -> dict:
     bounds = sorted({0, *(c for c in checkpoints if c < n - n // 10), n - n // 10, n})
     db = workdir / f"dedup-{n}.db"
     stream = n > 200_000
-    runs = ingest_parts(db, bounds, clusters, variants, synthetic_base(seed, follow_ups), seed, workdir, stream,
+    runs = ingest_parts(db, bounds, clusters, variants, synthetic_base(seed, follow_ups), seed, workdir, stream, cpu,
                         progress)
     result = score(db, clusters, variants, follow_ups)
     result.update({
@@ -213,13 +213,13 @@ def bench_size(n: int, workdir: Path, seed: int, progress) -> dict:
     return result
 
 
-def bench_heldout(workdir: Path, seed: int) -> dict | None:
+def bench_heldout(workdir: Path, seed: int, cpu: int) -> dict | None:
     if not REAL_TEXTS.is_dir():
         return None
     docs = real_articles()
     clusters, variants, _ = plan(10**9, random.Random(seed), n_bases=len(docs))
     db = workdir / "heldout.db"
-    runs = ingest_parts(db, [0, len(clusters)], clusters, variants, lambda cluster: docs[cluster], seed, workdir, False)
+    runs = ingest_parts(db, [0, len(clusters)], clusters, variants, lambda cluster: docs[cluster], seed, workdir, False, cpu)
     return {**score(db, clusters, variants, {}), "ingest_runs": runs}
 
 
@@ -242,6 +242,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated corpus sizes")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cpu", type=int, default=0, help="the CPU that the ingest processes are pinned to")
     parser.add_argument("--workdir", type=Path, help="where corpora and databases go (default: a temp folder, removed)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "dedup.json")
     args = parser.parse_args()
@@ -258,7 +259,7 @@ def main() -> None:
         "targets": TARGETS, "sizes": {},
     }
     try:
-        heldout = bench_heldout(workdir, args.seed)
+        heldout = bench_heldout(workdir, args.seed, args.cpu)
         if heldout:
             results["heldout_real_texts"] = heldout
             print_result(f"held-out real texts ({heldout['records']} records)", heldout)
@@ -268,7 +269,7 @@ def main() -> None:
                 results["sizes"][str(n)] = {"unfinished": True, "ingest_runs": runs}
                 save(results, args.out)
 
-            results["sizes"][str(n)] = result = bench_size(n, workdir, args.seed, progress)
+            results["sizes"][str(n)] = result = bench_size(n, workdir, args.seed, args.cpu, progress)
             print_result(f"size {n:,}", result)
             if "rss_ratio_to_100k_stored" in result:
                 print(f"  peak RSS at {n:,} stored / at 100,000 stored: {result['rss_ratio_to_100k_stored']}")
