@@ -93,7 +93,8 @@ def shingles(text: str) -> np.ndarray:
     hashes = np.zeros(count, dtype=np.uint64)
     for offset in range(SHINGLE_CHARS):  # polynomial hash of each window, wrapping mod 2**64
         hashes = hashes * _MULTIPLIER + codes[offset:offset + count]
-    return np.unique(_mix(hashes))
+    hashes = np.sort(_mix(hashes))
+    return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]  # np.unique, several times faster
 
 
 def lsh_keys(shingle_hashes: np.ndarray) -> list[int]:

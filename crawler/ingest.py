@@ -43,7 +43,8 @@ def parse_line(line: bytes) -> dict:
             raise RecordError(f"field `{name}` is not a string")
     if not record.get("url"):
         raise RecordError("no url")
-    if urlsplit(record["url"]).scheme not in ("http", "https") or not urlsplit(record["url"]).hostname:
+    url = urlsplit(record["url"])
+    if url.scheme not in ("http", "https") or not url.hostname:
         raise RecordError(f"url is not an http(s) URL: {record['url'][:80]}")
     if not (record.get("body") or "").strip():
         raise RecordError("no body")
