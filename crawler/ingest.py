@@ -9,6 +9,7 @@ its body has already been converted).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -97,6 +98,12 @@ def _store_batch(store: Store, batch: list[tuple[int, bytes]], counts: Counter,
             except RecordError as exc:
                 counts["rejected"] += 1
                 reject(number, str(exc))
+                continue
+            except sqlite3.Error:
+                raise
+            except Exception as exc:  # a record that breaks cleaning must not stop the others
+                counts["rejected"] += 1
+                reject(number, f"cannot be cleaned: {type(exc).__name__}: {exc}")
                 continue
             if outcome.kind == "empty":
                 counts["rejected"] += 1

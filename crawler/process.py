@@ -42,11 +42,11 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
     """Dedup a clean record against the store and store it as an article or a duplicate."""
     if len(record.get("body") or "") < MIN_STORED_CHARS:
         return Outcome("empty", record)
-    normalized = normalized_body(record["body"])
-    record = {**record, "canonical_url": canonical_url(record["url"]), "content_hash": digest(normalized),
-              "run_id": run_id}
+    record = {**record, "canonical_url": canonical_url(record["url"]), "run_id": run_id}
     if store.is_known(record["canonical_url"]):
         return Outcome("known", record)
+    normalized = normalized_body(record["body"])
+    record["content_hash"] = digest(normalized)
     try:
         original = store.article_with_hash(record["content_hash"])
         if original is not None:
