@@ -1,14 +1,16 @@
 """Deduplication benchmark: precision, recall, records/s and peak RSS of `crawler ingest` as the
 store grows.
 
-    .venv/bin/python bench/dedup.py                        # 10k, 100k and 1M records (~45 min)
+    .venv/bin/python bench/dedup.py                        # 10k, 100k and 1M records
     .venv/bin/python bench/dedup.py --sizes 10000,100000   # the quick part
 
-For each size N it writes a synthetic corpus with known duplicate clusters (bench/corpus.py) as
-JSON lines and ingests it with the real `crawler ingest` command pinned to one CPU: the first
-90% of the records in one run, the last 10% in a second run on the same database, so the
-on-disk index is used across runs and processes and the second rate is the rate at N stored
-records. Then it reads back `articles` and `duplicates` and scores them against the clusters.
+For each size N up to 200k it writes a synthetic corpus with known duplicate clusters
+(bench/corpus.py) as JSON lines and ingests it with the real `crawler ingest` command pinned to
+one CPU: the first 90% of the records in one run, the last 10% in a second run on the same
+database, so the on-disk index is used across runs and processes and the second rate is the
+rate at N stored records. Then it reads back `articles` and `duplicates` and scores them
+against the clusters. For larger N (1M), see `bench_size`: the store is filled with unlabelled
+articles through the Store, and 10k labelled records are ingested at 100k and at N stored.
 
 A held-out check does the same on real Chinese texts that the thresholds were never tuned on:
 the pages of ../shared/data/chinese_wced/cleaned (read here only, never committed), cut into
@@ -19,6 +21,7 @@ Figures are printed and written to bench/results/dedup.json (ratios come from on
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -39,11 +42,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import corpus  # noqa: E402  (bench/ is not a package)
 
 from crawler import dedup  # noqa: E402
+from crawler.store import Store  # noqa: E402
 
 REAL_TEXTS = ROOT.parent / "shared" / "data" / "chinese_wced" / "cleaned"
 COPIED_SHARE = 0.2  # of original articles, republished 1-3 times
 FOLLOW_UP_SHARE = 0.05  # of the others, a different article that repeats an earlier one's lead
 SITES = 50
+FILLER_SITE, FILLER = "filler", -2
 TARGETS = {"precision": 0.99, "recall": 0.98, "records_per_s_at_100k": 1000, "peak_rss_mb_at_1m": 500,
            "rss_ratio_1m_to_100k": 1.5}
 
@@ -107,8 +112,8 @@ def write_records(out, positions: range, clusters, variants, base, seed: int) ->
 
 # --- running and scoring -----------------------------------------------------------------------------
 def run_ingest(db: Path, records: range, write, log: Path, cpu: int) -> dict:
-    """`crawler ingest -` in a child process on one CPU, fed by `write(stdin)`: wall time, CPU
-    time and the child's peak RSS."""
+    """`crawler ingest -` in a child process pinned to one CPU, fed by `write(stdin)`: wall
+    time, CPU time and the child's peak RSS."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     with open(log.with_suffix(".out"), "w") as out, open(log.with_suffix(".err"), "w") as err:
         start = time.perf_counter()
@@ -131,27 +136,20 @@ def run_ingest(db: Path, records: range, write, log: Path, cpu: int) -> dict:
 
 
 def ingest_parts(db: Path, bounds: list[int], clusters, variants, base, seed: int, workdir: Path,
-                 stream: bool, cpu: int, progress=lambda runs: None) -> list[dict]:
-    """Ingest records bounds[0]:bounds[1], bounds[1]:bounds[2]... each in its own process. The
-    corpus is written to a file first, or with `stream` generated while the child ingests it
-    (both then share the machine, so only the CPU-time rate is the ingest's own)."""
+                 cpu: int) -> list[dict]:
+    """Write records bounds[0]:bounds[1], bounds[1]:bounds[2]... to a file each and ingest each
+    in its own process."""
     runs = []
     for start, end in zip(bounds, bounds[1:]):
-        part, log = range(start, end), workdir / f"ingest-{end}"
-        if stream:
-            runs.append(run_ingest(db, part, lambda stdin: write_records(stdin, part, clusters, variants, base, seed),
-                                   log, cpu))
-        else:
-            path = workdir / f"corpus-{start}-{end}.jsonl"
-            with path.open("wb") as out:
-                write_records(out, part, clusters, variants, base, seed)
-            with path.open("rb") as source:
-                runs.append(run_ingest(db, part, lambda stdin: shutil.copyfileobj(source, stdin), log, cpu))
-            path.unlink()
+        part, path = range(start, end), workdir / f"corpus-{start}-{end}.jsonl"
+        with path.open("wb") as out:
+            write_records(out, part, clusters, variants, base, seed)
+        with path.open("rb") as source:
+            runs.append(run_ingest(db, part, lambda stdin: shutil.copyfileobj(source, stdin), path, cpu))
+        path.unlink()
         run = runs[-1]
         print(f"  ingest {start:,}-{end:,}: {run['records_per_s']:,} records/s ({run['records_per_cpu_s']:,} per CPU "
               f"second), peak RSS {run['peak_rss_mb']} MB - {run['summary']}", flush=True)
-        progress(runs)
     return runs
 
 
@@ -159,18 +157,18 @@ def score(db: Path, clusters, variants, follow_ups: dict) -> dict:
     """Precision of the duplicate links and recall of the later copies, against the clusters."""
     position = lambda url: int(url.rsplit("/", 1)[1].split(".")[0])  # noqa: E731
     conn = sqlite3.connect(db)
-    article_position = np.full(conn.execute("SELECT MAX(id) FROM articles").fetchone()[0] + 1, -1)
-    for article_id, url in conn.execute("SELECT id, url FROM articles"):
+    article_position = np.full(conn.execute("SELECT MAX(id) FROM articles").fetchone()[0] + 1, FILLER)
+    for article_id, url in conn.execute(f"SELECT id, url FROM articles WHERE site != '{FILLER_SITE}'"):
         article_position[article_id] = position(url)
     n = len(clusters)
-    copy_of = np.full(n, -1)
+    copy_of = np.full(n, -1)  # -1: stored as an article; FILLER: linked to a filler article (wrong)
     kinds = {}
     for url, duplicate_of, kind in conn.execute("SELECT url, duplicate_of, kind FROM duplicates"):
         copy_of[position(url)] = article_position[duplicate_of]
         kinds[kind] = kinds.get(kind, 0) + 1
     conn.close()
-    linked = copy_of >= 0
-    right = linked & (clusters[np.where(linked, copy_of, 0)] == clusters)
+    linked = copy_of != -1
+    right = (copy_of >= 0) & (clusters[np.maximum(copy_of, 0)] == clusters)
     later = np.ones(n, dtype=bool)  # a record whose cluster already had a record before it
     later[np.unique(clusters, return_index=True)[1]] = False
     by_variant = {"original after a copy": later & (variants == -1)}
@@ -178,6 +176,7 @@ def score(db: Path, clusters, variants, follow_ups: dict) -> dict:
     follow_up = np.isin(clusters, list(follow_ups)) & (variants == -1)
     return {
         "records": n, "articles": int(n - linked.sum()), "duplicates": kinds,
+        "links_to_filler": int((copy_of == FILLER).sum()),
         "true_duplicates": int(later.sum()), "links": int(linked.sum()), "wrong_links": int((linked & ~right).sum()),
         "precision": round(float(right.sum() / max(linked.sum(), 1)), 5),
         "recall": round(float((right & later).sum() / max(later.sum(), 1)), 5),
@@ -187,20 +186,60 @@ def score(db: Path, clusters, variants, follow_ups: dict) -> dict:
     }
 
 
+def fill_store(db: Path, count: int, seed: int) -> float:
+    """Add `count` unlabelled articles straight to the store (no cleaning), each two articles of
+    a pool of 20,000 in the corpus' style joined; their band keys come from the MinHash of the
+    union (the element-wise minimum of the two signatures). Returns seconds."""
+    rng = random.Random(seed)
+    pool = [corpus.article(-1 - i)["body"] for i in range(20_000)]
+    signatures = [dedup.minhash(dedup.shingles(dedup.normalized_body(body))) for body in pool]
+    conn = sqlite3.connect(db, isolation_level=None)
+    first = conn.execute("SELECT COUNT(*) FROM articles WHERE site = ?", [FILLER_SITE]).fetchone()[0]
+    start = time.perf_counter()
+    for batch in range(first, first + count, 10_000):
+        articles, bands = [], []
+        for i in range(batch, min(batch + 10_000, first + count)):
+            a, b = rng.sample(range(len(pool)), 2)
+            url = f"http://{FILLER_SITE}.test/{i}.html"
+            body = pool[a] + "\n" + pool[b]
+            articles.append((url, url, FILLER_SITE, body[:20], body, hashlib.sha1(body.encode()).hexdigest(), "hans"))
+            bands.append(dedup.band_keys(np.minimum(signatures[a], signatures[b])))
+        conn.execute("BEGIN")
+        ids = [conn.execute("INSERT INTO articles (url, canonical_url, site, title, body, content_hash, script) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)", row).lastrowid for row in articles]
+        conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, article_id) VALUES (?, ?)",
+                         [(key, article_id) for article_id, keys in zip(ids, bands) for key in keys])
+        conn.execute("COMMIT")
+    conn.close()
+    return time.perf_counter() - start
+
+
 def bench_size(n: int, workdir: Path, seed: int, cpu: int, progress) -> dict:
-    """The store grows in steps, each a separate ingest process, the last one from 90% of n to
-    n; above 200k records the first step ends at 100k, so that rate and RSS at 100k and at n
-    come from one run. Above 200k records the corpus is streamed rather than written first."""
-    clusters, variants, follow_ups = plan(n, random.Random(seed))
-    checkpoints = [100_000, 250_000, 500_000, 750_000] if n > 200_000 else []
-    bounds = sorted({0, *(c for c in checkpoints if c < n - n // 10), n - n // 10, n})
+    """Up to 200k records, the whole labelled corpus is ingested: 90% in one process, the last
+    10% in another (its rate is the rate at n stored). Above that, writing and ingesting n
+    labelled records takes hours on one core, so the store is filled with unlabelled articles
+    (`fill_store`) to 90k, 10k labelled records are ingested (rate and RSS at 100k stored),
+    the store is filled to n - 10k, and 10k more labelled records are ingested (at n stored)."""
     db = workdir / f"dedup-{n}.db"
-    stream = n > 200_000
-    runs = ingest_parts(db, bounds, clusters, variants, synthetic_base(seed, follow_ups), seed, workdir, stream, cpu,
-                        progress)
+    if n <= 200_000:
+        clusters, variants, follow_ups = plan(n, random.Random(seed))
+        bounds, fills = [0, n - n // 10, n], [0, 0]
+    else:
+        clusters, variants, follow_ups = plan(20_000, random.Random(seed))
+        bounds, fills = [0, 10_000, 20_000], [90_000, n - 100_000]
+    base = synthetic_base(seed, follow_ups)
+    runs, fill_seconds = [], 0.0
+    for (start, end), fill in zip(zip(bounds, bounds[1:]), fills):
+        if fill:
+            Store(db).close()  # the schema, before anything is written
+            fill_seconds += fill_store(db, fill, seed)
+            print(f"  store filled with {fill:,} unlabelled articles", flush=True)
+        runs += ingest_parts(db, [start, end], clusters, variants, base, seed, workdir, cpu)
+        runs[-1]["stored_before"] += sum(fills[:len(runs)])
+        progress(runs)
     result = score(db, clusters, variants, follow_ups)
     result.update({
-        "ingest_runs": runs, "corpus_streamed": stream,
+        "ingest_runs": runs, "filler_articles": sum(fills), "fill_seconds": round(fill_seconds),
         "records_per_s": round(n / sum(run["seconds"] for run in runs)),
         "records_per_s_at_size": runs[-1]["records_per_s"],
         "records_per_cpu_s_at_size": runs[-1]["records_per_cpu_s"],
@@ -208,7 +247,7 @@ def bench_size(n: int, workdir: Path, seed: int, cpu: int, progress) -> dict:
         "peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
         "db_mb": round(sum(p.stat().st_size for p in workdir.glob(f"dedup-{n}.db*")) / 2**20),
     })
-    if bounds[1] == 100_000:
+    if sum(fills):
         result["rss_ratio_to_100k_stored"] = round(runs[-1]["peak_rss_mb"] / runs[0]["peak_rss_mb"], 3)
     return result
 
@@ -219,7 +258,7 @@ def bench_heldout(workdir: Path, seed: int, cpu: int) -> dict | None:
     docs = real_articles()
     clusters, variants, _ = plan(10**9, random.Random(seed), n_bases=len(docs))
     db = workdir / "heldout.db"
-    runs = ingest_parts(db, [0, len(clusters)], clusters, variants, lambda cluster: docs[cluster], seed, workdir, False, cpu)
+    runs = ingest_parts(db, [0, len(clusters)], clusters, variants, lambda cluster: docs[cluster], seed, workdir, cpu)
     return {**score(db, clusters, variants, {}), "ingest_runs": runs}
 
 

@@ -99,11 +99,18 @@ def shingles(text: str) -> np.ndarray:
 
 def lsh_keys(shingle_hashes: np.ndarray) -> list[int]:
     """One signed 64-bit key per LSH band of the text's MinHash; none for a short text."""
-    if not len(shingle_hashes):
-        return []
+    return band_keys(minhash(shingle_hashes)) if len(shingle_hashes) else []
+
+
+def minhash(shingle_hashes: np.ndarray) -> np.ndarray:
+    """The NUM_PERM minima of the permuted shingle hashes (the MinHash signature)."""
     permuted = np.multiply.outer((shingle_hashes >> np.uint64(32)).astype(np.uint32), _PERM_A)
     permuted += _PERM_B  # wraps mod 2**32
-    rows = permuted.min(axis=0).astype(np.uint64).reshape(BANDS, ROWS)
+    return permuted.min(axis=0)
+
+
+def band_keys(signature: np.ndarray) -> list[int]:
+    rows = signature.astype(np.uint64).reshape(BANDS, ROWS)
     keys = _BAND_SALT.copy()
     for row in range(ROWS):
         keys = keys * _MULTIPLIER + rows[:, row]
