@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -64,6 +65,8 @@ BANDS, ROWS = 32, 4  # P(candidate) = 1-(1-J^4)^32: 0.99 at Jaccard 0.6, 0.00003
 MIN_NEAR_CHARS = 200  # shorter texts share too much by chance: exact matches only
 NEAR_SIMILARITY = 0.8  # share of the shorter text's shingles found in the other
 MIN_LENGTH_RATIO = 0.5  # a text is not a copy of one more than twice its length (a digest)
+MAX_CHECKED_CANDIDATES = 3  # a true copy shares the most bands, so it comes first
+MAX_BUCKET = 50  # articles indexed under one band key, see `uncrowded`
 
 _MULTIPLIER = np.uint64(0x100000001B3)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -115,6 +118,23 @@ def band_keys(signature: np.ndarray) -> list[int]:
     for row in range(ROWS):
         keys = keys * _MULTIPLIER + rows[:, row]
     return _mix(keys).view(np.int64).tolist()
+
+
+def candidates(members: list[tuple[int, int]], limit: int) -> list[int]:
+    """The articles worth checking among the (key, article id) band members of a text: the one
+    sharing the most bands, and up to `limit` in all of those sharing more than one (a copy
+    shares many; an article that merely uses some of the same phrases shares one now and then)."""
+    shared = Counter(article_id for _, article_id in members)
+    ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [article_id for rank, (article_id, count) in enumerate(ranked) if rank == 0 or count > 1]
+
+
+def uncrowded(keys: list[int], members: list[tuple[int, int]]) -> list[int]:
+    """The keys under which a new article is indexed: not those already shared by MAX_BUCKET
+    articles. Such a key comes from boilerplate that many articles print, never tells a copy
+    apart, and would make every lookup of it read a long list."""
+    crowd = Counter(key for key, _ in members)
+    return [key for key in keys if crowd[key] < MAX_BUCKET]
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crawler.clean import clean_article
-from crawler.dedup import canonical_url, digest, is_near_duplicate, lsh_keys, normalized_body, shingles, similarity
+from crawler.dedup import (MAX_CHECKED_CANDIDATES, candidates, canonical_url, digest, is_near_duplicate, lsh_keys,
+                           normalized_body, shingles, similarity, uncrowded)
 from crawler.extract import extract
 from crawler.items import Page
 from crawler.store import Store
 
 MIN_STORED_CHARS = 10  # a body shorter than this is an empty page, not an article
-MAX_CHECKED_CANDIDATES = 3  # a true copy shares the most bands, so it comes first
 
 
 @dataclass(frozen=True)
@@ -54,25 +54,22 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
             return Outcome("duplicate", record, original, "exact")
         shingled = shingles(normalized)
         keys = lsh_keys(shingled)
-        near = nearest_copy(store, shingled, keys)
+        members = store.band_members(keys)
+        near = nearest_copy(store, shingled, candidates(members, MAX_CHECKED_CANDIDATES))
         if near is not None:
             store.add_duplicate(record, near[0], kind="near", similarity=round(near[1], 3))
             return Outcome("duplicate", record, near[0], "near")
-        return Outcome("new", record, store.add_article(record, raw_html, content_type, keys))
+        return Outcome("new", record, store.add_article(record, raw_html, content_type, uncrowded(keys, members)))
     except sqlite3.IntegrityError:  # another writer stored the same URL a moment ago
         return Outcome("known", record)
 
 
-def nearest_copy(store: Store, shingled, keys: list[int]) -> tuple[int, float] | None:
-    """The stored article this text is a near copy of, with its similarity, or None. Only the
-    candidates sharing the most LSH bands are checked on their real shingles: the first, and
-    the next ones when they share more than one band (a copy shares many; a text that merely
-    shares some phrases with an article shares one now and then)."""
-    candidates = [article_id for rank, (article_id, shared) in
-                  enumerate(store.near_candidates(keys, limit=MAX_CHECKED_CANDIDATES)) if rank == 0 or shared > 1]
-    if not candidates:
+def nearest_copy(store: Store, shingled, article_ids: list[int]) -> tuple[int, float] | None:
+    """The most similar of these stored articles (on a tie the first stored) with its
+    similarity, if this text is a near copy of it."""
+    if not article_ids:
         return None
     scores = [(similarity(shingled, shingles(normalized_body(body))), -article_id)
-              for article_id, body in store.bodies(candidates).items()]
-    score, negated_id = max(scores)  # the most similar; on a tie the first stored
+              for article_id, body in store.bodies(article_ids).items()]
+    score, negated_id = max(scores)
     return (-negated_id, score) if is_near_duplicate(score) else None

@@ -170,14 +170,12 @@ class Store:
                               [content_hash]).fetchone()
         return row[0] if row else None
 
-    def near_candidates(self, keys: list[int], limit: int) -> list[tuple[int, int]]:
-        """(article id, bands shared) of the articles sharing LSH bands with `keys`, most first."""
+    def band_members(self, keys: list[int]) -> list[tuple[int, int]]:
+        """(key, article id) of every stored article indexed under one of `keys`."""
         if not keys:
             return []
         marks = ", ".join("?" for _ in keys)
-        return self.db.execute(
-            f"SELECT article_id, COUNT(*) FROM lsh_bands WHERE key IN ({marks}) "
-            "GROUP BY article_id ORDER BY COUNT(*) DESC, article_id LIMIT ?", [*keys, limit]).fetchall()
+        return self.db.execute(f"SELECT key, article_id FROM lsh_bands WHERE key IN ({marks})", keys).fetchall()
 
     def bodies(self, article_ids: list[int]) -> dict[int, str]:
         marks = ", ".join("?" for _ in article_ids)

@@ -7,7 +7,7 @@ from pathlib import Path
 import opencc
 import pytest
 
-from crawler.dedup import MIN_NEAR_CHARS, normalized_body, shingles, similarity
+from crawler.dedup import MAX_BUCKET, MIN_NEAR_CHARS, candidates, normalized_body, shingles, similarity, uncrowded
 from crawler.ingest import clean_record
 from crawler.process import admit
 from crawler.store import Store
@@ -120,3 +120,15 @@ def test_similarity_is_the_share_of_the_shorter_text_found_in_the_longer():
     assert similarity(first_part, other) < 0.2
     assert similarity(first_part, shingles(normalized_body("".join(ORIGINAL["paragraphs"] * 3)))) == 1.0
     assert similarity(first_part, first_part[:0]) == 0.0
+
+
+def test_candidates_are_the_best_and_those_sharing_more_than_one_band():
+    members = [(1, 10), (2, 10), (3, 10), (1, 11), (4, 12), (5, 12), (6, 13), (7, 14)]
+    assert candidates(members, limit=3) == [10, 12]
+    assert candidates([(1, 13), (2, 14)], limit=3) == [13]  # one band each: only the first is checked
+    assert candidates([], limit=3) == []
+
+
+def test_a_band_key_shared_by_many_articles_is_not_indexed_again():
+    crowded = [(7, article_id) for article_id in range(MAX_BUCKET)]
+    assert uncrowded([7, 8, 9], crowded + [(8, 1)]) == [8, 9]
