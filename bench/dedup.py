@@ -240,7 +240,7 @@ def bench_size(n: int, workdir: Path, seed: int, cpu: int, progress) -> dict:
     result = score(db, clusters, variants, follow_ups)
     result.update({
         "ingest_runs": runs, "filler_articles": sum(fills), "fill_seconds": round(fill_seconds),
-        "records_per_s": round(n / sum(run["seconds"] for run in runs)),
+        "records_per_s": round(sum(run["records"] for run in runs) / sum(run["seconds"] for run in runs)),
         "records_per_s_at_size": runs[-1]["records_per_s"],
         "records_per_cpu_s_at_size": runs[-1]["records_per_cpu_s"],
         "load_average": round(os.getloadavg()[0], 1),
@@ -267,7 +267,8 @@ def print_result(label: str, result: dict) -> None:
           f"({result['links']:,} links, {result['wrong_links']} wrong, {result['true_duplicates']:,} true copies)")
     print("  recall by variant: " + ", ".join(f"{k} {v:.3f}" for k, v in result["recall_by_variant"].items()))
     if "records_per_s" in result:
-        print(f"  {result['records_per_s']:,} records/s overall; at {result['records']:,} stored "
+        stored = result["ingest_runs"][-1]["stored_before"] + result["ingest_runs"][-1]["records"]
+        print(f"  {result['records_per_s']:,} records/s overall; at {stored:,} stored "
               f"{result['records_per_s_at_size']:,} records/s, {result['records_per_cpu_s_at_size']:,} per CPU second "
               f"(load average {result['load_average']}); peak RSS {result['peak_rss_mb']} MB; database {result['db_mb']} MB")
 
