@@ -1,7 +1,8 @@
 """The `crawler` command: demo, crawl, extract.
 
 Exit codes: 0 success; 1 a site's crawl failed or a file could not be extracted; 2 bad
-arguments; 3 bad configuration (unknown site, unusable database).
+arguments; 3 bad configuration (unknown site, a site module that cannot be loaded, unusable
+database: bad path, not writable, disk full).
 """
 from __future__ import annotations
 
@@ -70,7 +71,10 @@ def _sites_by_name(names: list[str]) -> list[type]:
     known = site_classes()
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise ConfigError(f"unknown site(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        from crawler.siteloader import broken_site_modules
+
+        broken = f"; cannot be loaded: {', '.join(broken_site_modules())}" if broken_site_modules() else ""
+        raise ConfigError(f"unknown site(s): {', '.join(unknown)} (known: {', '.join(sorted(known))}{broken})")
     return [known[name] for name in names]
 
 
@@ -85,9 +89,12 @@ def _print_runs(runs: list[dict]) -> None:
 
 def _run_and_report(spiders: list[type], db: str, overrides: dict) -> int:
     from crawler.runner import crawl
+    from crawler.store import StoreError, shared_store
 
     runs = crawl(spiders, db, overrides)
     _print_runs(runs)
+    if shared_store(db).failure:  # the disk filled up mid-crawl: what was stored is intact
+        raise StoreError(shared_store(db).failure)
     failed = [run["site"] for run in runs if run["status"] != "ok" and run["status"] != "partial"]
     print(f"database: {db}")
     if failed:
@@ -112,11 +119,16 @@ def cmd_demo(args) -> int:
 
 def cmd_crawl(args) -> int:
     from crawler.site import site_classes
+    from crawler.siteloader import broken_site_modules
 
     if args.all == bool(args.sites):
         raise ConfigError("name the sites to crawl, or pass --all (not both)")
+    broken = broken_site_modules() if args.all else {}
+    for module, reason in broken.items():  # the other sites still crawl
+        print(f"crawler crawl: site module {module} cannot be loaded, skipped: {reason}", file=sys.stderr)
     names = sorted(site_classes()) if args.all else args.sites
-    return _run_and_report(_sites_by_name(names), args.db, {"LOG_LEVEL": args.log_level})
+    status = _run_and_report(_sites_by_name(names), args.db, {"LOG_LEVEL": args.log_level}) if names else EXIT_OK
+    return EXIT_CONFIG if broken else status
 
 
 def cmd_extract(args) -> int:

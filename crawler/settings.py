@@ -39,3 +39,24 @@ PROXY_URL = None
 LOG_LEVEL = "INFO"
 LOG_FORMATTER = "crawler.pipelines.LogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
+
+# Faults (see crawler/retry.py, traps.py, attachments.py, faults.py): retries wait
+# RETRY_BACKOFF_BASE seconds, doubling each time, or what the server's Retry-After asks for,
+# never more than RETRY_BACKOFF_MAX.
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 60.0
+REDIRECT_MAX_TIMES = 10
+# Trap bounds: list-page depth, list pages per query pattern, requests per site per run.
+DEPTH_LIMIT = 100
+TRAP_MAX_QUERY_PAGES = 100
+CRAWLER_MAX_PAGES = 10000
+# A broken site module is reported and skipped instead of stopping every site.
+SPIDER_LOADER_CLASS = "crawler.siteloader.SiteLoader"
+SPIDER_MIDDLEWARES = {**SPIDER_MIDDLEWARES, "crawler.traps.TrapGuard": 60, "crawler.attachments.AttachmentLinks": 70}
+DOWNLOADER_MIDDLEWARES = {
+    **DOWNLOADER_MIDDLEWARES,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.BackoffRetry": 550,
+    "crawler.attachments.AttachmentResponses": 560,
+}
+EXTENSIONS = {**EXTENSIONS, "crawler.faults.FaultCounts": 510}

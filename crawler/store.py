@@ -66,14 +66,36 @@ def _initial_schema(db: sqlite_utils.Database) -> None:
     )
 
 
+# Per-run counts of the faults a crawl met (crawl_runs columns added by migration 2).
+FAULT_COUNTERS = (
+    "retries", "timeouts", "oversize", "truncated", "robots_forbidden", "attachments", "trapped",
+    "empty_lists",
+)
+
+
+def _attachments_and_fault_counts(db: sqlite_utils.Database) -> None:
+    """Attachment links (PDF, Word, images...) found on crawled pages, kept apart from articles,
+    and crawl_runs columns that say which faults a run met."""
+    db["attachments"].create(
+        {"id": int, "url": str, "kind": str, "content_type": str, "found_on": str, "site": str,
+         "run_id": int, "found_at": str},
+        pk="id", not_null={"url", "kind", "found_on", "site"}, if_not_exists=True,
+    )
+    db["attachments"].create_index(["url", "found_on"], unique=True, if_not_exists=True)
+    db["attachments"].create_index(["site"], if_not_exists=True)
+    for name in FAULT_COUNTERS:
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{name}] INTEGER NOT NULL DEFAULT 0")
+
+
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
-MIGRATIONS = [_initial_schema]
+MIGRATIONS = [_initial_schema, _attachments_and_fault_counts]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.failure: str | None = None  # why writing stopped (a full disk), if it did
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
@@ -108,14 +130,22 @@ class Store:
     @contextmanager
     def transaction(self):
         """All or nothing: a crash between two statements never leaves half an article.
-        (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)"""
-        self.db.execute("BEGIN IMMEDIATE")
+        (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)
+        A full disk is a StoreError, kept in `failure` so the command can report it."""
         try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self.db.conn.in_transaction:  # SQLite has rolled back already on some errors
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+                raise
+            self.failure = f"cannot write database {self.path}: {exc}"
+            raise StoreError(self.failure) from exc
 
     def _insert(self, table: str, row: dict) -> int:
         names = ", ".join(f"[{name}]" for name in row)
@@ -172,6 +202,22 @@ class Store:
                 "finished_at": utc_now(), "status": status, "finish_reason": finish_reason,
                 "duration_s": round(duration_s, 3), **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS},
             })
+
+    def add_attachments(self, rows: list[dict]) -> int:
+        """Record attachment links; one already recorded from the same page is skipped."""
+        if not rows:
+            return 0
+        columns = ("url", "kind", "content_type", "found_on", "site", "run_id", "found_at")
+        with self.transaction():
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                f"INSERT OR IGNORE INTO attachments ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                [[row.get(name) for name in columns] for row in rows])
+            return self.db.conn.total_changes - before
+
+    def add_fault_counts(self, run_id: int, counts: dict) -> None:
+        with self.transaction():
+            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in FAULT_COUNTERS})
 
     def runs_of(self, invocation: str) -> list[dict]:
         return list(self.db.query("SELECT * FROM crawl_runs WHERE invocation = ? ORDER BY site", [invocation]))
