@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     crawl = commands.add_parser(
         "crawl", formatter_class=_formatter, help="crawl configured sites incrementally",
         description="Crawl the named site modules (see `spiders/`), or all of them. Articles already\n"
-                    "stored are not requested again.",
+                    "stored are not requested again. With --all, a site module that cannot be loaded\n"
+                    "(a syntax error) is reported in one line and skipped; the exit code is then 3.",
         epilog="examples:\n  crawler crawl investchn huaian --db output/articles.db\n  crawler crawl --all")
     crawl.add_argument("sites", nargs="*", metavar="SITE", help="site names (the `name` of a spiders/ module)")
     crawl.add_argument("--all", action="store_true", help="crawl every site module")

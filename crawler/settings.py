@@ -46,13 +46,14 @@ FEED_EXPORT_ENCODING = "utf-8"
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_MAX = 60.0
 REDIRECT_MAX_TIMES = 10
-# Trap bounds: list-page depth, list pages per query pattern, requests per site per run.
+# Trap bounds: list-page depth, list pages per query pattern, requests per site per run
+# (TrapGuard runs after known articles are skipped, so those do not count).
 DEPTH_LIMIT = 100
 TRAP_MAX_QUERY_PAGES = 100
 CRAWLER_MAX_PAGES = 10000
 # A broken site module is reported and skipped instead of stopping every site.
 SPIDER_LOADER_CLASS = "crawler.siteloader.SiteLoader"
-SPIDER_MIDDLEWARES = {**SPIDER_MIDDLEWARES, "crawler.traps.TrapGuard": 60, "crawler.attachments.AttachmentLinks": 70}
+SPIDER_MIDDLEWARES = {**SPIDER_MIDDLEWARES, "crawler.traps.TrapGuard": 40, "crawler.attachments.AttachmentLinks": 70}
 DOWNLOADER_MIDDLEWARES = {
     **DOWNLOADER_MIDDLEWARES,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

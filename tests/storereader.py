@@ -20,6 +20,7 @@ class PollingReader(threading.Thread):
         self.stop_event = threading.Event()
         self.polls = 0
         self.max_articles_seen = 0
+        self.checked_up_to = 0  # articles.id up to which bodies have been checked
         self.errors: list[str] = []       # exceptions: locked, malformed, ...
         self.half_written: list[str] = []  # articles seen without their parts
 
@@ -41,17 +42,23 @@ class PollingReader(threading.Thread):
     def _poll(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN")
         try:
-            rows = conn.execute(
-                "SELECT a.url, a.body, a.content_hash, r.article_id FROM articles a "
-                "LEFT JOIN raw_pages r ON r.article_id = a.id").fetchall()
+            total, incomplete = conn.execute(
+                "SELECT COUNT(*), COUNT(*) - COUNT(r.article_id) FROM articles a "
+                "LEFT JOIN raw_pages r ON r.article_id = a.id").fetchone()
+            new_rows = conn.execute(
+                "SELECT a.id, a.url, a.body, a.content_hash, r.article_id FROM articles a "
+                "LEFT JOIN raw_pages r ON r.article_id = a.id WHERE a.id > ? ORDER BY a.id", [self.checked_up_to]).fetchall()
             time.sleep(self.hold)  # keep the read snapshot open while the crawl writes
         finally:
             conn.execute("COMMIT")
         self.polls += 1
-        self.max_articles_seen = max(self.max_articles_seen, len(rows))
-        for url, body, digest, raw in rows:
+        self.max_articles_seen = max(self.max_articles_seen, total)
+        if incomplete:
+            self.half_written.append(f"{incomplete} article(s) without their raw page")
+        for article_id, url, body, digest, raw in new_rows:  # each row's text checked once
             if not body or raw is None or content_hash(body) != digest:
                 self.half_written.append(url)
+            self.checked_up_to = article_id
 
     def stop(self) -> "PollingReader":
         self.stop_event.set()

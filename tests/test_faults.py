@@ -7,16 +7,12 @@ database passing `PRAGMA integrity_check`. Bad configuration gives one line and 
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, connect
+from conftest import connect
+from faultproject import make_project, run_in_project
 from faultserver import ATTACHMENT_LINKS, HOSTILE_TITLE, TRAP_STARTS, FaultServer, FaultSite
 from storereader import PollingReader
 
@@ -28,29 +24,10 @@ FAST = {
     "REDIRECT_MAX_TIMES": 5, "DEPTH_LIMIT": 8, "TRAP_MAX_QUERY_PAGES": 5, "CRAWLER_MAX_PAGES": 500,
     "AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
 }
-SITE_MODULE = Path(__file__).parent / "fault_spiders" / "faultsite.py"
 
 
-def make_project(folder: Path, extra_modules: dict[str, str] | None = None) -> Path:
-    """A scratch Scrapy project whose `spiders/` holds the fault site module (and any others)."""
-    (folder / "spiders").mkdir(parents=True)
-    shutil.copy(ROOT / "scrapy.cfg", folder / "scrapy.cfg")
-    (folder / "spiders" / "__init__.py").write_text("")
-    shutil.copy(SITE_MODULE, folder / "spiders" / "faultsite.py")
-    for name, source in (extra_modules or {}).items():
-        (folder / "spiders" / f"{name}.py").write_text(source)
-    return folder
-
-
-def crawl(project: Path, server: FaultServer, *args: str, starts=("/list/1.html",), settings=None,
-          env=None, prelude: str = "") -> subprocess.CompletedProcess:
-    """`crawler ARGS` in the project, the fault site pointed at `server`. `prelude` runs first
-    in the same process (to tamper with the store's connection)."""
-    code = f"import sys\n{prelude}\nfrom crawler.cli import main\nsys.exit(main(sys.argv[1:]))"
-    environment = {**os.environ, "FAULT_SITE_URL": server.url, "FAULT_SITE_STARTS": json.dumps(list(starts)),
-                   "FAULT_SITE_SETTINGS": json.dumps({**FAST, **(settings or {})}), **(env or {})}
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=project, env=environment,
-                          capture_output=True, text=True, timeout=120)
+def crawl(project, server, *args, settings=None, **options):
+    return run_in_project(project, server, *args, settings={**FAST, **(settings or {})}, **options)
 
 
 def integrity(db: Path) -> str:
