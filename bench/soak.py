@@ -93,7 +93,7 @@ def main(argv=None) -> int:
                                     timeout=3600)
             elapsed = time.monotonic() - started
             reader.stop()
-            requests_served = sum(server.hits.values())
+            requests_served = server.requests
             lost = lost_articles(db, site, server.url)
         conn = sqlite3.connect(db)
         conn.row_factory = sqlite3.Row

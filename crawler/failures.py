@@ -10,7 +10,6 @@ from __future__ import annotations
 from scrapy.exceptions import (
     DownloadCancelledError, DownloadTimeoutError, IgnoreRequest, ResponseDataLossError,
 )
-from twisted.internet.defer import CancelledError
 
 
 class NotAnArticle(IgnoreRequest):
@@ -22,7 +21,7 @@ _REFUSALS = ("Forbidden by robots.txt", "Filtered offsite request")
 # Error kinds that have their own crawl_runs column, besides the `http_errors` total.
 _ERROR_KINDS = (
     (DownloadTimeoutError, "timeouts"),
-    ((DownloadCancelledError, CancelledError), "oversize"),
+    (DownloadCancelledError, "oversize"),
     (ResponseDataLossError, "truncated"),
 )
 
@@ -34,8 +33,8 @@ def failure_kind(exc: BaseException) -> str | None:
         return None
     if type(exc) is IgnoreRequest and str(exc).startswith(_REFUSALS):
         return None
-    for types, kind in _ERROR_KINDS:
-        if isinstance(exc, types):
+    for error, kind in _ERROR_KINDS:
+        if isinstance(exc, error):
             return kind
     return "http"
 

@@ -52,3 +52,16 @@ def test_a_full_database_is_a_store_error_and_leaves_no_half_article(tmp_path):
     assert store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == stored
     assert store.db.execute("SELECT COUNT(*) FROM raw_pages").fetchone()[0] == stored
     assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_reader_holding_a_snapshot_neither_blocks_writes_nor_sees_them_half_done(tmp_path):
+    store = Store(tmp_path / "t.db")
+    admit(store, record(1), b"<html>1")
+    reader = sqlite3.connect(tmp_path / "t.db", timeout=0, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 1
+    store.db.execute("PRAGMA busy_timeout = 0")  # a write blocked by the reader would fail at once
+    assert admit(store, record(2), b"<html>2").kind == "new"
+    assert reader.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 1  # its snapshot
+    reader.execute("COMMIT")
+    assert reader.execute("SELECT COUNT(*) FROM articles a JOIN raw_pages r ON r.article_id = a.id").fetchone()[0] == 2
