@@ -1,5 +1,6 @@
 """Scrapy's retries, spaced out: exponential backoff, and the server's Retry-After when it
-sends one (429 Too Many Requests, 503 Service Unavailable).
+sends one (429 Too Many Requests, 503 Service Unavailable); and off-site redirects of retried
+requests refused.
 
 Scrapy's RetryMiddleware re-queues a failed request at once, which hits an overloaded
 government server again while it is still down. This subclass keeps its rules (which codes
@@ -12,10 +13,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+from urllib.parse import urlsplit
+
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
+
+from crawler.site import on_domains
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -69,4 +75,26 @@ class BackoffRetry(RetryMiddleware):
             from twisted.internet import reactor  # the one Scrapy installed, not a default one
 
             await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+        return None
+
+
+class OffsiteRedirects:
+    """Refuse a redirect to another site even when the request is a retry.
+
+    Retries carry `dont_filter` (so that the duplicate filter lets them through), and Scrapy's
+    off-site check lets every `dont_filter` request pass: a page that failed once and then
+    redirected elsewhere would be fetched from the other site. The soak test caught it."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request, spider=None):
+        domains = getattr(self.crawler.spider, "allowed_domains", None)
+        if request.meta.get("redirect_urls") and domains and not on_domains(request.url, domains):
+            self.crawler.stats.inc_value("offsite/filtered")
+            raise IgnoreRequest(f"Filtered offsite request to {urlsplit(request.url).hostname!r}")
         return None

@@ -57,6 +57,7 @@ SPIDER_MIDDLEWARES = {**SPIDER_MIDDLEWARES, "crawler.traps.TrapGuard": 40, "craw
 DOWNLOADER_MIDDLEWARES = {
     **DOWNLOADER_MIDDLEWARES,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.OffsiteRedirects": 540,
     "crawler.retry.BackoffRetry": 550,
     "crawler.attachments.AttachmentResponses": 560,
 }

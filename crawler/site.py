@@ -60,11 +60,15 @@ def site_classes() -> dict[str, type[SiteSpider]]:
     return {name: loader.load(name) for name in loader.list()}
 
 
+def on_domains(url: str, domains) -> bool:
+    """The URL's host is one of `domains` or a subdomain of one (any port)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == domain or host.endswith("." + domain) for domain in domains or ())
+
+
 def site_for_url(url: str) -> type[SiteSpider] | None:
     """The site module whose allowed domains cover the URL's host, if any."""
-    host = (urlsplit(url).hostname or "").lower()
     for spider in site_classes().values():
-        for domain in getattr(spider, "allowed_domains", None) or ():
-            if host == domain or host.endswith("." + domain):
-                return spider
+        if on_domains(url, getattr(spider, "allowed_domains", None)):
+            return spider
     return None

@@ -11,6 +11,7 @@ Routes (`n` is any number):
 - `/fault/{kind}/{n}.html`   never an article: `500`, `502`, `503`, `reset` (TCP reset),
                              `timeout` (no answer), `trickle` (bytes slower than the timeout),
                              `loop` (endless redirects), `offsite` (redirect to another host),
+                             `offsite-after-503` (the same, once it has been retried),
                              `huge` (30 MB, Content-Length given), `huge-stream` (30 MB, none),
                              `truncated` (body shorter than its Content-Length)
 - `/files/{n}.{ext}`, `/download?id=n`   attachments linked as articles (the latter without a
@@ -39,7 +40,8 @@ from urllib.parse import parse_qs, urlsplit
 from opencc import OpenCC
 
 GOOD_KINDS = ("utf8", "gbk-as-utf8", "utf8-as-gbk", "big5", "malformed", "hostile", "slow", "flaky", "retry-after")
-FAULT_KINDS = ("500", "502", "503", "reset", "timeout", "trickle", "loop", "offsite", "huge", "huge-stream", "truncated")
+FAULT_KINDS = ("500", "502", "503", "reset", "timeout", "trickle", "loop", "offsite", "offsite-after-503", "huge",
+               "huge-stream", "truncated")
 ATTACHMENT_LINKS = ("/files/{n}.pdf", "/files/{n}.jpg", "/files/{n}.docx", "/files/{n}.xlsx", "/download?id={n}")
 TRAP_STARTS = ("/calendar?date=2024-01-01", "/search?q=%E9%80%9A%E7%9F%A5&page=1", "/archive/1/")
 HOSTILE_TITLE = "'); DROP TABLE articles;--"
@@ -160,7 +162,7 @@ class FaultHandler(BaseHTTPRequestHandler):
         if section == "news" and kind in GOOD_KINDS:
             return self._good(kind, n, hits)
         if section == "fault" and kind in FAULT_KINDS:
-            return self._fault(kind, n)
+            return self._fault(kind, n, hits)
         if section == "private":
             content_type, body = article_response("utf8", 900 + n)
             return self._send(200, body, content_type)
@@ -181,7 +183,7 @@ class FaultHandler(BaseHTTPRequestHandler):
             return self._trickle(200, body, content_type, SLOW_SECONDS)
         return self._send(200, body, content_type)
 
-    def _fault(self, kind: str, n: int) -> None:
+    def _fault(self, kind: str, n: int, hits: int) -> None:
         if kind in ("500", "502", "503"):
             return self._send(int(kind), b"<html><body>Server Error</body></html>")
         if kind == "reset":
@@ -195,7 +197,9 @@ class FaultHandler(BaseHTTPRequestHandler):
             return self._trickle(200, article_response("utf8", 800 + n)[1], "text/html; charset=utf-8", STALL_SECONDS)
         if kind == "loop":
             return self._redirect(f"/fault/loop/{n + 1}.html")
-        if kind == "offsite":
+        if kind == "offsite-after-503" and hits == 1:
+            return self._send(503, b"busy", "text/plain")
+        if kind.startswith("offsite"):
             return self._redirect(f"http://localhost:{self.server.port}/news/utf8/{700 + n}.html")
         if kind in ("huge", "huge-stream"):
             return self._huge(with_length=kind == "huge")

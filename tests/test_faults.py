@@ -91,13 +91,14 @@ def test_crawl_finishes_and_stores_every_good_article_exactly(fault_crawl):
 def test_errors_are_counted_per_site_in_crawl_runs(fault_crawl):
     run = fault_crawl["run"]
     # 500, 502, 503, reset, timeout, trickle, redirect loop, 2 oversize, truncated; the off-site
-    # redirect, robots.txt and attachments are the crawler's choices, not errors.
-    assert run["http_errors"] == 10
+    # redirects, robots.txt and attachments are the crawler's choices, not errors.
+    assert run["http_errors"] == 10, ({k: v for k, v in run.items() if v}, fault_crawl["first"].stderr[-4000:])
     assert (run["timeouts"], run["oversize"], run["truncated"]) == (2, 2, 1)
     assert run["errors"] >= run["http_errors"]
     assert run["robots_forbidden"] == 1
-    # 500, 502, 503, reset, timeout, trickle and truncated retried twice, flaky twice, 429 once
-    assert run["retries"] >= 7 * 2 + 2 + 1
+    # 500, 502, 503, reset, timeout, trickle and truncated retried twice; flaky twice; 429 and
+    # offsite-after-503 once
+    assert run["retries"] >= 7 * 2 + 2 + 1 + 1
     assert run["articles_new"] == len(fault_crawl["site"].good_records())
 
 
@@ -145,10 +146,12 @@ def test_traps_are_cut_off_and_counted(fault_crawl):
 def test_robots_txt_and_off_site_redirects_are_respected(fault_crawl):
     hits, server = fault_crawl["hits"], fault_crawl["server"]
     assert not any(path.startswith("/private/") for path in hits)
-    assert server.hosts["localhost"] == 0  # the redirect to another host was not followed
+    assert server.hosts["localhost"] == 0  # the redirects to another host were not followed,
+    assert fault_crawl["hits"]["/fault/offsite-after-503/1.html"] == 2  # even from a retried request
     assert sum(1 for path in hits if path.startswith("/fault/loop/")) == FAST["REDIRECT_MAX_TIMES"] + 1
     assert count(fault_crawl["db"], "SELECT COUNT(*) FROM articles WHERE url LIKE '%/private/%' "
                                     "OR url LIKE 'http://localhost%'") == 0
+    assert count(fault_crawl["db"], "SELECT COUNT(*) FROM duplicates") == 0
 
 
 def test_urls_with_tracking_parameters_are_one_article(fault_crawl):
