@@ -7,23 +7,7 @@ from crawler.dedup import canonical_url
 from crawler.store import shared_store
 
 
-class OutputFilter:
-    """A spider middleware that lets through what `_wanted(entry)` accepts of a callback's
-    output (requests and items)."""
-
-    def _wanted(self, entry) -> bool:
-        raise NotImplementedError
-
-    def process_spider_output(self, response, result):
-        return (entry for entry in result if self._wanted(entry))
-
-    async def process_spider_output_async(self, response, result):
-        async for entry in result:
-            if self._wanted(entry):
-                yield entry
-
-
-class SkipKnownArticles(OutputFilter):
+class SkipKnownArticles:
     """Drop requests for article URLs that are already stored or recorded as duplicates, so a
     scheduled run fetches only what is new."""
 
@@ -40,6 +24,14 @@ class SkipKnownArticles(OutputFilter):
             self.stats.inc_value("articles/skipped_known")
             return False
         return True
+
+    def process_spider_output(self, response, result):
+        return (entry for entry in result if self._wanted(entry))
+
+    async def process_spider_output_async(self, response, result):
+        async for entry in result:
+            if self._wanted(entry):
+                yield entry
 
 
 class FixedProxy:

@@ -12,8 +12,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 from scrapy import Request
 
-from crawler.middlewares import OutputFilter
-
 
 def query_pattern(url: str) -> tuple | None:
     """The URL with its query values left out, or None for a URL without a query:
@@ -23,7 +21,7 @@ def query_pattern(url: str) -> tuple | None:
     return (parts.hostname, parts.port, parts.path, keys) if keys else None
 
 
-class TrapGuard(OutputFilter):
+class TrapGuard:
     def __init__(self, crawler):
         self.stats = crawler.stats
         self.max_pages = crawler.settings.getint("CRAWLER_MAX_PAGES")
@@ -56,3 +54,11 @@ class TrapGuard(OutputFilter):
             return False
         self.requests += 1
         return True
+
+    def process_spider_output(self, response, result):
+        return (entry for entry in result if self._wanted(entry))
+
+    async def process_spider_output_async(self, response, result):
+        async for entry in result:
+            if self._wanted(entry):
+                yield entry
