@@ -74,8 +74,9 @@ def _sites_by_name(names: list[str]) -> list[type]:
     if unknown:
         from crawler.siteloader import broken_site_modules
 
-        broken = f"; cannot be loaded: {', '.join(broken_site_modules())}" if broken_site_modules() else ""
-        raise ConfigError(f"unknown site(s): {', '.join(unknown)} (known: {', '.join(sorted(known))}{broken})")
+        broken = broken_site_modules()
+        hint = f"; cannot be loaded: {', '.join(broken)}" if broken else ""
+        raise ConfigError(f"unknown site(s): {', '.join(unknown)} (known: {', '.join(sorted(known))}{hint})")
     return [known[name] for name in names]
 
 

@@ -66,7 +66,7 @@ def _initial_schema(db: sqlite_utils.Database) -> None:
     )
 
 
-# Per-run counts of the faults a crawl met (crawl_runs columns added by migration 2).
+# Per-run counts of the faults a crawl met (crawl_runs columns added by the migration below).
 FAULT_COUNTERS = (
     "retries", "timeouts", "oversize", "truncated", "robots_forbidden", "attachments", "trapped",
     "empty_lists",
