@@ -1,7 +1,8 @@
-"""The `crawler` command: demo, crawl, extract.
+"""The `crawler` command: demo, crawl, extract, serve.
 
 Exit codes: 0 success; 1 a site's crawl failed or a file could not be extracted; 2 bad
-arguments; 3 bad configuration (unknown site, unusable database).
+arguments; 3 bad configuration (unknown site, unusable database, missing database or busy port
+for serve).
 """
 from __future__ import annotations
 
@@ -60,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("files", nargs="+", metavar="FILE", help="saved page files")
     extract.add_argument("--url", default="", help="the URL the page(s) came from")
     extract.add_argument("--site", help="use this site module's extractor")
+
+    serve = commands.add_parser(
+        "serve", formatter_class=_formatter, help="browse, search and watch the store in a browser (Datasette)",
+        description="Serve the store read-only with Datasette on 127.0.0.1: tables with facets, Chinese\n"
+                    "full-text search (any substring), canned queries and a health dashboard at\n"
+                    "/-/dashboards/health. Safe next to a running crawl; reload to see new articles.\n"
+                    "The schema is migrated first if the file is older than this crawler.",
+        epilog="example:\n  crawler serve --db output/demo.db --port 8001   # then open http://127.0.0.1:8001/")
+    serve.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file to serve (default: {DEFAULT_DB})")
+    serve.add_argument("--port", type=int, default=8001, help="port on 127.0.0.1 (default: 8001; 0: any free port)")
     return parser
 
 
@@ -138,7 +149,26 @@ def cmd_extract(args) -> int:
     return status
 
 
-COMMANDS = {"demo": cmd_demo, "crawl": cmd_crawl, "extract": cmd_extract}
+def cmd_serve(args) -> int:
+    from crawler.serve import DASHBOARD, listen, serve
+    from crawler.store import Store
+
+    db = Path(args.db)
+    if not db.is_file():
+        raise ConfigError(f"no database at {db} (create one with `crawler demo` or `crawler crawl`)")
+    Store(db).close()  # bring an older file up to date (search index) before serving it read-only
+    try:
+        sock = listen(args.port)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from exc
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    print(f"serving {db} read-only at {url}/{db.stem} (dashboard: {url}/-/dashboards/{DASHBOARD}); "
+          "Ctrl-C to stop", flush=True)
+    serve(db, sock)
+    return EXIT_OK
+
+
+COMMANDS = {"demo": cmd_demo, "crawl": cmd_crawl, "extract": cmd_extract, "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

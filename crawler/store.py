@@ -66,8 +66,35 @@ def _initial_schema(db: sqlite_utils.Database) -> None:
     )
 
 
+def _full_text_search(db: sqlite_utils.Database) -> None:
+    """`articles_fts`: title and body indexed by trigrams, so that any Chinese substring of
+    three or more characters is found (unicode61 would treat a whole run of Chinese text as one
+    word). Triggers keep it in step with `articles` in the writer's own transaction; `rebuild`
+    indexes the articles of a database created before this migration. Plain SQL, not
+    sqlite-utils' enable_fts, which would commit the migration's transaction half way."""
+    db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5("
+               "title, body, content=\"articles\", content_rowid=\"id\", tokenize=\"trigram\")")
+    db.execute("CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN "
+               "INSERT INTO articles_fts (rowid, title, body) VALUES (new.id, new.title, new.body); END")
+    db.execute("CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN "
+               "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
+               "VALUES ('delete', old.id, old.title, old.body); END")
+    db.execute("CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body ON articles BEGIN "
+               "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
+               "VALUES ('delete', old.id, old.title, old.body); "
+               "INSERT INTO articles_fts (rowid, title, body) VALUES (new.id, new.title, new.body); END")
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+
+
+def _published_month(db: sqlite_utils.Database) -> None:
+    """`published_month` (`2022-07`), computed on read, so that browsers can facet by month.
+    Virtual: it takes no space and writers never set it."""
+    db.execute("ALTER TABLE articles ADD COLUMN published_month TEXT "
+               "GENERATED ALWAYS AS (substr(published, 1, 7)) VIRTUAL")
+
+
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
-MIGRATIONS = [_initial_schema]
+MIGRATIONS = [_initial_schema, _full_text_search, _published_month]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
