@@ -19,7 +19,6 @@ DASHBOARD = "health"
 LATEST_RUNS = 20  # runs per site shown in the dashboard's rate charts
 SETTINGS = {
     "sql_time_limit_ms": 3000,  # a two-character search scans every body
-    "facet_time_limit_ms": 1000,
     "default_page_size": 50,
 }
 
@@ -90,6 +89,7 @@ CANNED_QUERIES = {
                        "every article (slower), as the matched_by column says. The 100 newest "
                        "matches; the articles table's search box gives all of them with facets.",
         "sql": SEARCH_SQL,
+        "hide_sql": True,
     },
     "latest_per_site": {
         "title": "Latest articles per site",
@@ -153,7 +153,7 @@ def _rate_chart(rate: str, title: str, db_name: str) -> dict:
         "title": title, "db": db_name, "query": _latest_runs_sql(rate), "library": "vega-lite",
         "display": _vega_lite(
             "line", {"field": "started_at", "type": "temporal", "title": "run started (UTC)"},
-            {"field": rate, "type": "quantitative", "title": title, "axis": {"format": "%"}}),
+            {"field": rate, "type": "quantitative", "title": title, "axis": {"format": ".0%"}}),
     }
 
 
@@ -190,7 +190,7 @@ def dashboard(db_name: str) -> dict:
                 "display": _vega_lite(
                     "bar", {"field": "site", "type": "nominal", "title": None},
                     {"field": "duplicate_share", "type": "quantitative", "title": "copies / articles seen",
-                     "axis": {"format": "%"}}),
+                     "axis": {"format": ".0%"}}),
             },
             "empty-body-rate": _rate_chart("empty_body_rate", "Empty-body rate", db_name),
             "missing-date-rate": _rate_chart("missing_date_rate", "Missing-date rate", db_name),

@@ -86,15 +86,18 @@ def _full_text_search(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
 
 
-def _published_month(db: sqlite_utils.Database) -> None:
-    """`published_month` (`2022-07`), computed on read, so that browsers can facet by month.
-    Virtual: it takes no space and writers never set it."""
+def _facets(db: sqlite_utils.Database) -> None:
+    """`published_month` (`2022-07`), computed on read, so that browsers can facet by month
+    (virtual: writers never set it), and indexes on the facet columns, so that counting them
+    reads an index instead of every row with its body (`site` has one already)."""
     db.execute("ALTER TABLE articles ADD COLUMN published_month TEXT "
                "GENERATED ALWAYS AS (substr(published, 1, 7)) VIRTUAL")
+    for column in ("published_month", "extractor", "script"):
+        db.execute(f"CREATE INDEX idx_articles_{column} ON articles ({column})")
 
 
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
-MIGRATIONS = [_initial_schema, _full_text_search, _published_month]
+MIGRATIONS = [_initial_schema, _full_text_search, _facets]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
