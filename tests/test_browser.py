@@ -24,16 +24,22 @@ README_SCREENSHOTS = ("dashboard.png", "search.png")
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def page(demo_db):
+@pytest.fixture(scope="session")  # session, like demo_db: checked before the demo crawl starts
+def chromium() -> Path:
+    """Debian's Chromium: a skip with the reason outside CI when it is missing, a failure in CI."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing in CI: `make browser-deps` must install it")
         pytest.skip(f"{CHROMIUM} not installed (run `make browser-deps`)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def page(chromium, demo_db):
     from playwright.sync_api import sync_playwright
 
     with serving(demo_db) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, base_url=base)
         page.errors = []
         page.on("pageerror", lambda error: page.errors.append(error))
