@@ -6,6 +6,8 @@ and 6 characters cut from random article bodies:
 - `search query`: the `search` canned query of `crawler serve` (the 100 newest matches), in SQLite;
 - `table page`: Datasette's own articles page with `_search=` (first page, total count and the
   four facets), through Datasette in this process, as the browser gets it.
+It also measures what the index costs a crawl: ms to store one 3,000-character article in its own
+transaction, with and without the index triggers.
 Prints the figures and writes bench/results/search.json, with the index size.
 
     .venv/bin/python bench/search.py [--articles 100000] [--queries 60] [--db PATH]
@@ -31,6 +33,10 @@ RESULTS = ROOT / "bench" / "results" / "search.json"
 SITES = ["czgx", "gdcyxx", "huaian", "investchn", "laowu", "site05", "site06", "site07"]
 PHRASE_LENGTHS = (3, 4, 6)
 BATCH = 2000
+WRITE_SAMPLE = 1000  # articles of WRITE_CHARS stored one per transaction, like a crawl stores pages
+WRITE_CHARS = 3000
+INSERT_SQL = ("INSERT INTO articles (url, canonical_url, site, title, published, body, content_hash, script, "
+              "extractor, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def clauses() -> list[str]:
@@ -61,12 +67,32 @@ def build(path: Path, count: int, rng: random.Random) -> float:
     for _ in range(0, count, BATCH):
         batch = [row for _, row in zip(range(BATCH), rows)]
         with store.transaction():
-            store.db.conn.executemany(
-                "INSERT INTO articles (url, canonical_url, site, title, published, body, content_hash, script, "
-                "extractor, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+            store.db.conn.executemany(INSERT_SQL, batch)
     elapsed = time.perf_counter() - started
     store.close()
     return elapsed
+
+
+def write_cost_ms(folder: Path, indexed: bool, rng: random.Random) -> float:
+    """ms to store one long article in its own transaction, with or without the index triggers."""
+    store = Store(folder / f"write-{indexed}.db")
+    if not indexed:
+        for trigger in ("insert", "update", "delete"):
+            store.db.execute(f"DROP TRIGGER articles_fts_{trigger}")
+    pool = clauses()
+    rows = []
+    for row in articles(WRITE_SAMPLE, pool, rng):
+        body = row[5]
+        while len(body) < WRITE_CHARS:
+            body += "。\n" + "，".join(rng.choices(pool, k=4))
+        rows.append(row[:5] + (body[:WRITE_CHARS],) + row[6:])
+    started = time.perf_counter()
+    for row in rows:
+        with store.transaction():
+            store.db.execute(INSERT_SQL, row)
+    elapsed = time.perf_counter() - started
+    store.close()
+    return round(elapsed / WRITE_SAMPLE * 1000, 2)
 
 
 def sizes(path: Path) -> dict:
@@ -148,12 +174,15 @@ def main() -> None:
         queries = phrases(path, args.queries, rng)
         search_query, hits = time_search_query(path, queries)
         table_page, totals = time_table_page(path, queries)
+        write_ms = {"without_index": write_cost_ms(Path(tmp), False, rng),
+                    "with_index": write_cost_ms(Path(tmp), True, rng)}
         result = {
             "articles": args.articles, "queries": len(queries), "phrase_lengths": list(PHRASE_LENGTHS),
             "build_s": round(build_s, 1), "articles_per_s": round(args.articles / build_s),
             **sizes(path), "sqlite": sqlite3.sqlite_version,
             "search_query": {**search_query, "median_rows": statistics.median(hits)},
             "table_page": {**table_page, "median_matches": statistics.median(totals), "max_matches": max(totals)},
+            "store_one_article_ms": {"chars": WRITE_CHARS, **write_ms},
         }
     print(f"{args.articles} articles ({result['text_mb']} MB of text) stored through the triggers in "
           f"{result['build_s']} s ({result['articles_per_s']}/s); trigram index {result['index_mb']} MB, "
@@ -163,6 +192,8 @@ def main() -> None:
     print(f"table page (first page, count, facets): median {table_page['median_ms']} ms, "
           f"p90 {table_page['p90_ms']} ms, max {table_page['max_ms']} ms; "
           f"matches per phrase: median {result['table_page']['median_matches']}, max {result['table_page']['max_matches']}")
+    print(f"storing one {WRITE_CHARS}-character article in its own transaction: {write_ms['with_index']} ms "
+          f"with the index, {write_ms['without_index']} ms without")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     print(f"written: {RESULTS.relative_to(ROOT)}")
