@@ -250,6 +250,8 @@ def cmd_reextract(args) -> int:
     if report.fields:
         print("fields changed: " + ", ".join(f"{name} {count}" for name, count in sorted(report.fields.items())))
     print(f"changed {sum(report.changed.values())} of {sum(report.examined.values())} articles in {args.db}")
+    for name, count in sorted(report.generic.items()):
+        print(f"note: {name} has no site module; its {count} articles went through the generic chain")
     for article_id, other in report.same_body_as:
         print(f"note: article {article_id} now has the same body as article {other}; both are kept")
     for failure in report.failed:

@@ -25,6 +25,7 @@ class Report:
     examined: Counter = field(default_factory=Counter)  # by site
     changed: Counter = field(default_factory=Counter)  # by site
     fields: Counter = field(default_factory=Counter)  # how many rows changed each field
+    generic: Counter = field(default_factory=Counter)  # by site: articles of sites without a module
     failed: list[str] = field(default_factory=list)  # "url: why", rows left as they were
     same_body_as: list[tuple[int, int]] = field(default_factory=list)  # (article, other article)
 
@@ -44,6 +45,8 @@ def reextract(store: Store, sites: dict[str, type], site: str | None = None) -> 
         report.examined[row["site"]] += 1
         page = Page(url=row["url"], site=row["site"], body=html, content_type=row["raw_content_type"],
                     fetched_at=row["fetched_at"])
+        if row["site"] not in sites:
+            report.generic[row["site"]] += 1
         try:
             record = record_of(page, sites.get(row["site"]))
         except Exception as exc:  # one page that breaks the extractor must not stop the others

@@ -50,12 +50,13 @@ def check_name(name: str, taken: set[str]) -> None:
         raise ScaffoldError(f"site {name!r} already exists; choose another name")
 
 
-def check_start_url(url: str) -> str:
-    """The host of a usable start URL."""
-    parts = urlsplit(url)
+def allowed_domain(start_url: str) -> str:
+    """The domain a site may crawl: the start URL's host without `www.`, so that links to
+    both `www.x.gov.cn` and `x.gov.cn` are followed."""
+    parts = urlsplit(start_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ScaffoldError(f"invalid start URL {url!r}: give a full http(s) URL such as http://www.example.gov.cn/xwzx/")
-    return parts.hostname.lower()
+        raise ScaffoldError(f"invalid start URL {start_url!r}: give a full http(s) URL such as http://www.example.gov.cn/xwzx/")
+    return parts.hostname.lower().removeprefix("www.")
 
 
 def class_name(name: str) -> str:
@@ -72,7 +73,7 @@ def new_site(project: Project, name: str, start_url: str, existing: set[str]) ->
     folder = project.fixtures / name
     check_name(name, existing | {p.stem for p in project.spiders.glob("*.py")}
                | {p.name for p in project.fixtures.glob("*") if p.is_dir()})
-    domain = check_start_url(start_url)
+    domain = allowed_domain(start_url)
     values = {"name": name, "classname": class_name(name), "domain": domain, "start_url": start_url}
     folder.mkdir(parents=True)
     readme = folder / "README.md"
