@@ -1,12 +1,14 @@
-"""The `crawler` command: demo, crawl, extract.
+"""The `crawler` command: demo, crawl, extract, new-site, fixture save, reextract.
 
-Exit codes: 0 success; 1 a site's crawl failed or a file could not be extracted; 2 bad
-arguments; 3 bad configuration (unknown site, unusable database).
+Exit codes: 0 success; 1 a site's crawl failed, a file could not be extracted, a page could not
+be fetched (fixture save) or re-extracted (reextract); 2 bad arguments; 3 bad configuration
+(unknown site, unusable database, a site name that is taken or invalid).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -60,6 +62,46 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("files", nargs="+", metavar="FILE", help="saved page files")
     extract.add_argument("--url", default="", help="the URL the page(s) came from")
     extract.add_argument("--site", help="use this site module's extractor")
+
+    new_site = commands.add_parser(
+        "new-site", formatter_class=_formatter, help="scaffold a site module and its fixture folder",
+        description="Write spiders/NAME.py (a site module to fill in with selectors) and tests/sites/NAME/\n"
+                    "(its fixture folder, picked up by the fixture test) from crawler/templates/.\n"
+                    "Run it in the project folder. Refuses a name that is taken or not a Python identifier.",
+        epilog="example:\n  crawler new-site duodao http://www.duodao.gov.test/xwzx/gzdt/")
+    new_site.add_argument("name", metavar="NAME", help="the site's name: a Python identifier, e.g. duodao")
+    new_site.add_argument("start_url", metavar="START_URL", help="the first list page to crawl; its host becomes the allowed domain")
+
+    fixture = commands.add_parser(
+        "fixture", formatter_class=_formatter, help="record test fixtures of a site",
+        description="Fixtures are pages of a site saved byte for byte with the record the site module must\n"
+                    "produce from them; tests/test_site_fixtures.py checks all of them.",
+        epilog="example:\n  crawler fixture save http://www.investchn.test/kfqnews/taizhou/20220718/i0718.html --site investchn")
+    fixture_commands = fixture.add_subparsers(dest="fixture_command", metavar="ACTION", required=True)
+    save = fixture_commands.add_parser(
+        "save", formatter_class=_formatter, help="fetch a page and save it with its current record",
+        description="Fetch URL once and write tests/sites/SITE/PAGE.html (the bytes as served),\n"
+                    "PAGE.meta.json (URL, Content-Type, fetch time) and PAGE.expected.json (what the site\n"
+                    "module extracts now). Review PAGE.expected.json before committing it: it becomes the\n"
+                    "truth the fixture test holds the site module to. Saving again overwrites the page.",
+        epilog="examples:\n"
+               "  crawler fixture save http://www.investchn.test/kfqnews/taizhou/20220718/i0718.html --site investchn\n"
+               "  crawler fixture save http://www.czgx.test/news/c0226.shtml --name seed --proxy http://127.0.0.1:8000")
+    save.add_argument("url", metavar="URL", help="the article page to record")
+    save.add_argument("--site", help="the site module (default: the one whose domain matches URL)")
+    save.add_argument("--name", help="file name of the page (default: the URL's last path segment)")
+    save.add_argument("--proxy", help="fetch through this HTTP proxy, e.g. the demo server's URL")
+
+    reextract = commands.add_parser(
+        "reextract", formatter_class=_formatter, help="re-run the extractors over stored pages, updating rows",
+        description="Run the current site modules over the raw pages kept in the database (no HTTP request)\n"
+                    "and update each article whose fields change: title, published, source, author, summary,\n"
+                    "body, script, content_hash, extractor. Articles keep their id and their duplicates.\n"
+                    "A page that yields no body now is left as it was and reported (exit code 1).",
+        epilog="example (after fixing a selector in spiders/investchn.py):\n"
+               "  crawler reextract --site investchn --db output/articles.db")
+    reextract.add_argument("--site", help="only this site's articles (default: all)")
+    reextract.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file to update (default: {DEFAULT_DB})")
     return parser
 
 
@@ -138,7 +180,87 @@ def cmd_extract(args) -> int:
     return status
 
 
-COMMANDS = {"demo": cmd_demo, "crawl": cmd_crawl, "extract": cmd_extract}
+def cmd_new_site(args) -> int:
+    from crawler.scaffold import ScaffoldError, current_project, new_site
+    from crawler.site import site_classes
+
+    try:
+        written = new_site(current_project(), args.name, args.start_url, set(site_classes()))
+    except ScaffoldError as exc:
+        raise ConfigError(str(exc)) from exc
+    for path in written:
+        print(f"wrote {os.path.relpath(path)}")
+    print(f"next: fill in the selectors of {written[0].name}, then\n"
+          f"  crawler fixture save ARTICLE_URL --site {args.name}\n"
+          f"  python -m pytest tests/test_site_fixtures.py -k {args.name}")
+    return EXIT_OK
+
+
+def cmd_fixture(args) -> int:
+    from scrapy.utils.project import get_project_settings
+
+    from crawler.fixtures import FetchError, Fixture, fetch, page_name, review_warnings, save
+    from crawler.process import record_of
+    from crawler.scaffold import ScaffoldError, current_project
+    from crawler.site import site_for_url
+
+    site = _sites_by_name([args.site])[0] if args.site else site_for_url(args.url)
+    if site is None:
+        raise ConfigError(f"no site module covers {args.url}; name one with --site")
+    try:
+        project = current_project()
+    except ScaffoldError as exc:
+        raise ConfigError(str(exc)) from exc
+    try:
+        page = fetch(args.url, get_project_settings()["USER_AGENT"], proxy=args.proxy)
+    except FetchError as exc:
+        print(f"crawler fixture: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    page.site = site.name
+    record = record_of(page, site)
+    fixture = Fixture(site.name, args.name or page_name(page.url), project.fixtures / site.name)
+    save(fixture, page, record)
+    print(f"saved {os.path.relpath(fixture.html)} ({len(page.body)} bytes, {page.content_type or 'no Content-Type'})")
+    print(f"expected record: {os.path.relpath(fixture.expected)} (title: {record['title']}; "
+          f"{record['body'].count(chr(10)) + 1 if record['body'] else 0} paragraphs) - review it before committing")
+    for warning in review_warnings(record, site.name):
+        print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_reextract(args) -> int:
+    from crawler.reextract import reextract
+    from crawler.site import site_classes
+    from crawler.store import Store
+
+    if not Path(args.db).is_file():
+        raise ConfigError(f"no database at {args.db}")
+    sites = site_classes()
+    store = Store(args.db)
+    try:
+        if args.site and args.site not in sites and not store.stored_ids(args.site):
+            raise ConfigError(f"unknown site: {args.site} (known: {', '.join(sorted(sites))})")
+        report = reextract(store, sites, args.site)
+    finally:
+        store.close()
+    width = max([4, *(len(name) for name in report.examined)])
+    print(f"{'site'.ljust(width)}  pages  changed")
+    for name in sorted(report.examined):
+        print(f"{name.ljust(width)}  {report.examined[name]:<5}  {report.changed[name]}")
+    if report.fields:
+        print("fields changed: " + ", ".join(f"{name} {count}" for name, count in sorted(report.fields.items())))
+    print(f"changed {sum(report.changed.values())} of {sum(report.examined.values())} articles in {args.db}")
+    for name, count in sorted(report.generic.items()):
+        print(f"note: {name} has no site module; its {count} articles went through the generic chain")
+    for article_id, other in report.same_body_as:
+        print(f"note: article {article_id} now has the same body as article {other}; both are kept")
+    for failure in report.failed:
+        print(f"failed: {failure}", file=sys.stderr)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+COMMANDS = {"demo": cmd_demo, "crawl": cmd_crawl, "extract": cmd_extract, "new-site": cmd_new_site,
+            "fixture": cmd_fixture, "reextract": cmd_reextract}
 
 
 def main(argv: list[str] | None = None) -> int:

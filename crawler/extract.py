@@ -7,6 +7,7 @@ extractor produced the body. Everything here is a pure function of the page byte
 """
 from __future__ import annotations
 
+import codecs
 import copy
 import re
 from dataclasses import dataclass, field
@@ -276,7 +277,19 @@ def _trafilatura_body(html: str, url: str) -> list[str]:
 
 
 # --- the chain -----------------------------------------------------------------------------------
+class NotHtml(ValueError):
+    """The bytes are not a text page (an image, a PDF, an executable)."""
+
+
+def _is_binary(body: bytes) -> bool:
+    """NUL bytes do not occur in HTML, except in UTF-16 pages, which start with a BOM."""
+    head = body[:4096]
+    return b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+
+
 def parse_page(body: bytes, content_type: str | None = None) -> tuple[parsel.Selector, str, bool]:
+    if _is_binary(body):
+        raise NotHtml("not an HTML page: the bytes are binary")
     decoded = decode_html(body, content_type)
     # lxml rejects a str with an encoding declaration only for XML; HTML parses fine.
     return parsel.Selector(text=decoded.text or "<html></html>"), decoded.encoding, decoded.lossy

@@ -135,12 +135,32 @@ class Store:
             [canonical_url, canonical_url],
         ).fetchone())
 
-    def article_with_hash(self, content_hash: str) -> int | None:
-        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
-                              [content_hash]).fetchone()
+    def article_with_hash(self, content_hash: str, other_than: int | None = None) -> int | None:
+        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? AND id IS NOT ? ORDER BY id LIMIT 1",
+                              [content_hash, other_than]).fetchone()
         return row[0] if row else None
 
+    def stored_ids(self, site: str | None = None) -> list[int]:
+        """Ids of the articles whose raw page is kept, optionally of one site."""
+        query = "SELECT a.id FROM articles a JOIN raw_pages r ON r.article_id = a.id"
+        rows = self.db.execute(query + (" WHERE a.site = ?" if site else "") + " ORDER BY a.id",
+                               [site] if site else []).fetchall()
+        return [row[0] for row in rows]
+
+    def stored_page(self, article_id: int) -> tuple[dict, bytes]:
+        """An article row and its raw page bytes as fetched."""
+        cursor = self.db.execute(
+            "SELECT a.*, r.content_type AS raw_content_type, r.html_zlib FROM articles a "
+            "JOIN raw_pages r ON r.article_id = a.id WHERE a.id = ?", [article_id])
+        names = [column[0] for column in cursor.description]
+        row = dict(zip(names, cursor.fetchone()))
+        return row, zlib.decompress(row.pop("html_zlib"))
+
     # --- writes -------------------------------------------------------------------------------
+    def update_article(self, article_id: int, values: dict) -> None:
+        with self.transaction():
+            self._update("articles", article_id, values)
+
     def add_article(self, record: dict, raw_html: bytes, content_type: str | None) -> int:
         row = {k: v for k, v in record.items() if k in self._article_columns}
         with self.transaction():
