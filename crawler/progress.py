@@ -1,48 +1,17 @@
-"""A Scrapy extension that shows each site's counts on the terminal while a crawl runs.
+"""Each site's counts on the terminal while a crawl runs: one line per site, redrawn in place.
 
-Enabled by CRAWLER_PROGRESS (the `crawler` command sets it when stderr is a terminal, so cron
-and log files get no progress lines). All sites of one process share one block of lines.
+The `crawler` command shows it only when stderr is a terminal, so cron mail and log files get
+no progress lines.
 """
 from __future__ import annotations
 
 import sys
 
-from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from twisted.internet.task import LoopingCall
 
 from crawler.runs import run_counts
 
 REDRAW_EVERY_S = 1.0
-
-
-class _Board:
-    """One line per site, redrawn in place."""
-
-    def __init__(self):
-        self.stats: dict[str, object] = {}
-        self.running: set[str] = set()
-        self.drawn = 0
-        self.ticker = LoopingCall(self.draw)
-
-    def open(self, site: str, stats) -> None:
-        self.stats[site] = stats
-        self.running.add(site)
-        if not self.ticker.running:
-            self.ticker.start(REDRAW_EVERY_S, now=True)
-
-    def close(self, site: str) -> None:
-        self.running.discard(site)
-        if not self.running and self.ticker.running:
-            self.ticker.stop()
-            self.draw()
-
-    def draw(self) -> None:
-        lines = [progress_line(site, run_counts(stats), site in self.running) for site, stats in sorted(self.stats.items())]
-        up = f"\x1b[{self.drawn}F" if self.drawn else ""
-        sys.stderr.write(up + "".join(f"\x1b[2K{line}\n" for line in lines))
-        sys.stderr.flush()
-        self.drawn = len(lines)
 
 
 def progress_line(site: str, counts: dict, running: bool) -> str:
@@ -51,25 +20,26 @@ def progress_line(site: str, counts: dict, running: bool) -> str:
             f"known {counts['skipped_known']:>5}  errors {counts['errors']:>3}")
 
 
-_board: _Board | None = None
-
-
 class Progress:
-    def __init__(self, crawler):
-        if not crawler.settings.getbool("CRAWLER_PROGRESS"):
-            raise NotConfigured
-        self.crawler = crawler
-        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+    """Draws the lines of Scrapy crawlers (one per site) on stderr, every second."""
 
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
+    def __init__(self, crawlers: list):
+        self.crawlers = crawlers
+        self.drawn = 0
+        self.ticker = LoopingCall(self.draw)
 
-    def spider_opened(self, spider):
-        global _board
-        _board = _board or _Board()
-        _board.open(spider.name, self.crawler.stats)
+    def start(self) -> None:
+        self.ticker.start(REDRAW_EVERY_S, now=True)
 
-    def spider_closed(self, spider):
-        _board.close(spider.name)
+    def finish(self) -> None:
+        if self.ticker.running:
+            self.ticker.stop()
+        self.draw()
+
+    def draw(self) -> None:
+        lines = [progress_line(crawler.spidercls.name, run_counts(crawler.stats), crawler.crawling)
+                 for crawler in self.crawlers if crawler.stats is not None]
+        up = f"\x1b[{self.drawn}F" if self.drawn else ""  # back to the first line drawn last time
+        sys.stderr.write(up + "".join(f"\x1b[2K{line}\n" for line in lines))
+        sys.stderr.flush()
+        self.drawn = len(lines)

@@ -11,6 +11,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
 from crawler.lock import exclusive
+from crawler.progress import Progress
 from crawler.store import shared_store
 
 
@@ -24,8 +25,8 @@ def crawl(spiders: list[type], db: str | Path, overrides: dict | None = None,
           stderr_level: str = "WARNING") -> list[dict]:
     """Crawl the given spider classes concurrently into `db`; return their `crawl_runs` rows.
     Raises crawler.lock.Locked when another crawl holds `db`. The full log (INFO) goes to a
-    file per run, stderr gets `stderr_level` and up. (Twisted's reactor runs once per process:
-    call this once per process.)"""
+    file per run, stderr gets `stderr_level` and up, and per-site progress when it is a terminal.
+    (Twisted's reactor runs once per process: call this once per process.)"""
     store = shared_store(db)  # opened (and migrated) before any spider starts: fail early on a bad path
     with exclusive(db):
         store.mark_killed_runs()
@@ -34,14 +35,19 @@ def crawl(spiders: list[type], db: str | Path, overrides: dict | None = None,
         log_file.parent.mkdir(parents=True, exist_ok=True)
         settings = get_project_settings()
         settings.setdict({
-            "CRAWLER_DB": str(db), "CRAWLER_INVOCATION": invocation, "CRAWLER_PROGRESS": sys.stderr.isatty(),
+            "CRAWLER_DB": str(db), "CRAWLER_INVOCATION": invocation,
             "LOG_FILE": str(log_file), "LOG_LEVEL": "INFO", **(overrides or {}),
         }, priority="cmdline")
         process = CrawlerProcess(settings)
         _also_log_to_stderr(settings, stderr_level)
         for spider in spiders:
             process.crawl(spider)
+        progress = Progress(list(process.crawlers)) if sys.stderr.isatty() else None
+        if progress:
+            progress.start()
         process.start()
+        if progress:
+            progress.finish()
         return store.runs_of(invocation)
 
 

@@ -73,6 +73,7 @@ class Newsroom:
         self.validators = validators
         self.article_delay = article_delay
         self.list_layout = self.article_layout = "v1"
+        self.blocked = False  # answer 403 to everything, as a site that bans the crawler does
         self.version = 0
         self.log: list[dict] = []
         self._lock = threading.Lock()
@@ -127,6 +128,8 @@ class Newsroom:
 
     def respond(self, path: str, headers) -> tuple[int, dict, bytes]:
         with self._lock:
+            if self.blocked:
+                return 403, {"Content-Type": "text/html; charset=utf-8"}, _page("403", "<h1>访问被拒绝</h1>")
             if path == "/robots.txt":
                 return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /admin/\n"
             if path in self.list_paths():
