@@ -26,6 +26,8 @@ class Frontier:
     def add(self, entries: list[dict], done: str | None = None) -> None:
         """Record requests (url, callback, errback, meta) found on a page and, in the same
         transaction, mark that page done: a kill in between loses neither."""
+        if not entries and not done:
+            return
         with self.store.transaction():
             for entry in entries:
                 self.store.db.execute(

@@ -55,13 +55,15 @@ class IncrementalCrawl:
                                       errback=entry.errback or getattr(spider, "on_error", None))
             yield entry
         for left in self.frontier.resume():
-            if left["meta"].get("article") and self.store.is_known(canonical_url(left["url"])):
-                self.frontier.done(left["url"])  # stored just before the last run was killed
+            callback, errback = (getattr(spider, name, None) if name else None
+                                 for name in (left["callback"], left["errback"]))
+            known = left["meta"].get("article") and self.store.is_known(canonical_url(left["url"]))
+            if known or (left["callback"] and callback is None):
+                # Stored just before the last run was killed, or the site module changed since.
+                self.frontier.done(left["url"])
                 continue
             self.stats.inc_value("frontier/resumed")
-            yield Request(left["url"], meta=left["meta"],
-                          callback=getattr(spider, left["callback"]) if left["callback"] else None,
-                          errback=getattr(spider, left["errback"]) if left["errback"] else None)
+            yield Request(left["url"], meta=left["meta"], callback=callback, errback=errback)
 
     # --- what a page yields ----------------------------------------------------------------------
     def process_spider_output(self, response, result):

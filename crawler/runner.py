@@ -27,8 +27,8 @@ def crawl(spiders: list[type], db: str | Path, overrides: dict | None = None,
     Raises crawler.lock.Locked when another crawl holds `db`. The full log (INFO) goes to a
     file per run, stderr gets `stderr_level` and up, and per-site progress when it is a terminal.
     (Twisted's reactor runs once per process: call this once per process.)"""
-    store = shared_store(db)  # opened (and migrated) before any spider starts: fail early on a bad path
     with exclusive(db):
+        store = shared_store(db)  # opened (and migrated) before any spider starts: fail early on a bad path
         store.mark_killed_runs()
         invocation = uuid.uuid4().hex
         log_file = log_path(db, invocation)
