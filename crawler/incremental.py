@@ -66,14 +66,30 @@ class IncrementalCrawl:
             yield Request(left["url"], meta=left["meta"], callback=callback, errback=errback)
 
     # --- what a page yields ----------------------------------------------------------------------
+    # A page's output is looked at as a whole (are all its articles known?). If the callback
+    # fails part way, what it yielded still goes out, and the page stays in the frontier.
     def process_spider_output(self, response, result):
-        return iter(self._handle(response, list(result)))
+        entries = []
+        try:
+            entries.extend(result)
+        except Exception:
+            yield from self._handle(response, entries, complete=False)
+            raise
+        yield from self._handle(response, entries)
 
     async def process_spider_output_async(self, response, result):
-        for entry in self._handle(response, [entry async for entry in result]):
+        entries = []
+        try:
+            async for entry in result:
+                entries.append(entry)
+        except Exception:
+            for entry in self._handle(response, entries, complete=False):
+                yield entry
+            raise
+        for entry in self._handle(response, entries):
             yield entry
 
-    def _handle(self, response, entries: list) -> list:
+    def _handle(self, response, entries: list, complete: bool = True) -> list:
         articles = [e for e in entries if isinstance(e, Request) and e.meta.get("article")]
         others = [e for e in entries if isinstance(e, Request) and not e.meta.get("article")]
         items = [e for e in entries if not isinstance(e, Request)]
@@ -87,9 +103,9 @@ class IncrementalCrawl:
         requests = unknown + others
         # An article page's entry goes when its item has been stored (article_handled); a page
         # that failed (HTTP error after retries) stays for the next run to try again.
-        handled = not items and response.status < 400
+        handled = complete and not items and response.status < 400
         self.frontier.add([self._entry(r) for r in requests], done=_original_url(response) if handled else None)
-        if list_page is not None and response.status == 200:
+        if handled and list_page is not None and response.status == 200:
             etag, modified = (response.headers.get(h) for h in ("ETag", "Last-Modified"))
             # A page whose next page was cut off by the depth limit must be read again next time.
             save_validators(self.store, _original_url(response), *(
