@@ -3,7 +3,7 @@ between runs, plus its site module.
 
 It is served like the demo sites (an HTTP proxy on 127.0.0.1 for the host `www.newsroom.test`),
 logs every request it answers, can send ETag and/or Last-Modified and answer 304, and can slow
-article pages down so that a test can kill a crawl in the middle.
+article pages down or hold them back so that a test can act in the middle of a crawl.
 """
 from __future__ import annotations
 
@@ -74,6 +74,9 @@ class Newsroom:
         self.article_delay = article_delay
         self.list_layout = self.article_layout = "v1"
         self.blocked = False  # answer 403 to everything, as a site that bans the crawler does
+        self.articles_served = 0
+        self.article_limit: int | None = None  # article pages answered before the rest are held
+        self.released = threading.Event()
         self.version = 0
         self.log: list[dict] = []
         self._lock = threading.Lock()
@@ -94,6 +97,14 @@ class Newsroom:
             self.numbers += new
             self.version += 1
         return [article_path(n) for n in new]
+
+    def hold_articles(self, after: int) -> None:
+        """Answer `after` more article pages, then hold every other one until release()."""
+        self.article_limit, self.articles_served = after, 0
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
 
     def relayout(self, lists: bool = False, articles: bool = False) -> None:
         with self._lock:
@@ -170,7 +181,12 @@ def _handler(site: Newsroom):
             if (target.hostname or "") != HOST:
                 self._send(403, {"Content-Type": "text/plain"}, b"not the newsroom host")
                 return
-            if target.path.startswith("/news/n") and site.article_delay:
+            if target.path.startswith("/news/n"):
+                with site._lock:
+                    site.articles_served += 1
+                    held = site.article_limit is not None and site.articles_served > site.article_limit
+                if held:
+                    site.released.wait(timeout=60)  # bounded: a forgotten release() cannot hang a test
                 time.sleep(site.article_delay)
             status, headers, body = site.respond(target.path, self.headers)
             with site._lock:
