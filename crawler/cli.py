@@ -14,6 +14,7 @@ from pathlib import Path
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3, 4
 DEFAULT_DB = "output/articles.db"
 DEMO_DB = "output/demo.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(Exception):
@@ -46,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "stop the server and print one line per site. Running it again adds no rows.",
         epilog="example:\n  crawler demo --db output/demo.db")
     demo.add_argument("--db", default=DEMO_DB, help=f"SQLite file to write (default: {DEMO_DB})")
-    demo.add_argument("--log-level", default="WARNING", help="Scrapy log level on stderr (default: WARNING)")
+    demo.add_argument("--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS,
+                      help="Scrapy log level on stderr (default: WARNING)")
 
     crawl = commands.add_parser(
         "crawl", formatter_class=_formatter, help="crawl configured sites incrementally",
@@ -60,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("sites", nargs="*", metavar="SITE", help="site names (the `name` of a spiders/ module)")
     crawl.add_argument("--all", action="store_true", help="crawl every site module")
     crawl.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file to write (default: {DEFAULT_DB})")
-    crawl.add_argument("--log-level", default="WARNING", help="Scrapy log level on stderr (default: WARNING)")
+    crawl.add_argument("--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS,
+                       help="Scrapy log level on stderr; the log file gets INFO (default: WARNING)")
     crawl.add_argument("--max-list-pages", type=_count, default=0, metavar="N",
                        help="page through at most N list pages per site, e.g. on a first run (default: 0, no limit)")
 
