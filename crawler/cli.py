@@ -1,8 +1,9 @@
-"""The `crawler` command: demo, crawl, extract, new-site, fixture save, reextract.
+"""The `crawler` command: demo, crawl, report, extract, new-site, fixture save, reextract.
 
-Exit codes: 0 success; 1 a site's crawl failed, a file could not be extracted, a page could not
-be fetched (fixture save) or re-extracted (reextract); 2 bad arguments; 3 bad configuration
-(unknown site, unusable database, a site name that is taken or invalid).
+Exit codes: 0 success; 1 a site's crawl failed or was interrupted, a file could not be
+extracted, `report` flagged a site, a page could not be fetched (fixture save) or re-extracted
+(reextract); 2 bad arguments; 3 bad configuration (unknown site, unusable database, a site name
+that is taken or invalid); 4 another crawl is writing the same database (nothing was done).
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3, 4
 DEFAULT_DB = "output/articles.db"
 DEMO_DB = "output/demo.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(Exception):
@@ -25,11 +27,18 @@ def _formatter(prog):
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number >= 0: {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crawler", formatter_class=_formatter,
         description="Crawl Chinese government and portal news into one deduplicated SQLite file.",
-        epilog="Exit codes: 0 ok, 1 a site failed, 2 bad arguments, 3 bad configuration.\n"
+        epilog="Exit codes: 0 ok, 1 a site failed (or was flagged by report), 2 bad arguments,\n"
+               "3 bad configuration, 4 another crawl is writing the same database.\n"
                "Run `crawler COMMAND --help` for each command's options and an example.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -40,17 +49,36 @@ def build_parser() -> argparse.ArgumentParser:
                     "stop the server and print one line per site. Running it again adds no rows.",
         epilog="example:\n  crawler demo --db output/demo.db")
     demo.add_argument("--db", default=DEMO_DB, help=f"SQLite file to write (default: {DEMO_DB})")
-    demo.add_argument("--log-level", default="WARNING", help="Scrapy log level on stderr (default: WARNING)")
+    demo.add_argument("--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS,
+                      help="Scrapy log level on stderr (default: WARNING)")
 
     crawl = commands.add_parser(
         "crawl", formatter_class=_formatter, help="crawl configured sites incrementally",
         description="Crawl the named site modules (see `spiders/`), or all of them. Articles already\n"
-                    "stored are not requested again.",
-        epilog="examples:\n  crawler crawl investchn huaian --db output/articles.db\n  crawler crawl --all")
+                    "stored are not requested again; paging stops at the first list page holding only\n"
+                    "known articles; list pages are asked for with their last ETag/Last-Modified. A run\n"
+                    "that was killed is resumed by the next one. Only one crawl per database runs at a\n"
+                    "time (exit code 4 for the second). The full log goes to logs/ next to the database.",
+        epilog="examples:\n  crawler crawl investchn huaian --db output/articles.db\n  crawler crawl --all"
+               " --max-list-pages 20")
     crawl.add_argument("sites", nargs="*", metavar="SITE", help="site names (the `name` of a spiders/ module)")
     crawl.add_argument("--all", action="store_true", help="crawl every site module")
     crawl.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file to write (default: {DEFAULT_DB})")
-    crawl.add_argument("--log-level", default="WARNING", help="Scrapy log level on stderr (default: WARNING)")
+    crawl.add_argument("--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS,
+                       help="Scrapy log level on stderr; the log file gets INFO (default: WARNING)")
+    crawl.add_argument("--max-list-pages", type=_count, default=0, metavar="N",
+                       help="page through at most N list pages per site, e.g. on a first run (default: 0, no limit)")
+
+    report = commands.add_parser(
+        "report", formatter_class=_formatter, help="per-site health of recent crawls; exit 1 if a site looks broken",
+        description="Show each site's recent runs and flag sites that look broken: no article links found\n"
+                    "where there used to be some (layout change, blocked), a jump in empty bodies, missing\n"
+                    "dates or extractor fallbacks, repeated HTTP errors, a failed last run. Exit code 1 when\n"
+                    "any site is flagged, so that cron mail or systemd's OnFailure= alerts someone.",
+        epilog="examples:\n  crawler report --db output/articles.db --since 3\n  crawler report --json | jq .flagged")
+    report.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file to read (default: {DEFAULT_DB})")
+    report.add_argument("--since", type=_count, default=7, metavar="DAYS", help="runs of the last DAYS days (default: 7)")
+    report.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
     extract = commands.add_parser(
         "extract", formatter_class=_formatter, help="extract articles from saved page files, as JSON lines",
@@ -119,19 +147,21 @@ def _sites_by_name(names: list[str]) -> list[type]:
 def _print_runs(runs: list[dict]) -> None:
     columns = ("site", "status", "pages_fetched", "articles_new", "duplicates", "skipped_known", "errors")
     headers = ("site", "status", "pages", "new", "duplicates", "skipped", "errors")
+    from crawler.table import format_table
+
     rows = [[str(run.get(c) if run.get(c) is not None else "") for c in columns] for run in runs]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)] if rows else [len(h) for h in headers]
-    for line in [headers, *rows]:
-        print("  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip())
+    print(format_table(list(headers), rows))
 
 
-def _run_and_report(spiders: list[type], db: str, overrides: dict) -> int:
+def _run_and_report(spiders: list[type], db: str, overrides: dict, log_level: str) -> int:
     from crawler.runner import crawl
 
-    runs = crawl(spiders, db, overrides)
+    runs = crawl(spiders, db, overrides, stderr_level=log_level)
     _print_runs(runs)
     failed = [run["site"] for run in runs if run["status"] != "ok" and run["status"] != "partial"]
     print(f"database: {db}")
+    if runs:
+        print(f"log: {runs[0]['log_file']}")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return EXIT_FAILED
@@ -145,11 +175,11 @@ def cmd_demo(args) -> int:
     spiders = _sites_by_name(list(SITES))
     with DemoServer() as server:
         overrides = {
-            "PROXY_URL": server.url, "LOG_LEVEL": args.log_level,
+            "PROXY_URL": server.url,
             # Our own server on loopback: no need to pace requests.
             "AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
         }
-        return _run_and_report(spiders, args.db, overrides)
+        return _run_and_report(spiders, args.db, overrides, args.log_level)
 
 
 def cmd_crawl(args) -> int:
@@ -158,7 +188,8 @@ def cmd_crawl(args) -> int:
     if args.all == bool(args.sites):
         raise ConfigError("name the sites to crawl, or pass --all (not both)")
     names = sorted(site_classes()) if args.all else args.sites
-    return _run_and_report(_sites_by_name(names), args.db, {"LOG_LEVEL": args.log_level})
+    return _run_and_report(_sites_by_name(names), args.db, {"CRAWLER_MAX_LIST_PAGES": args.max_list_pages},
+                           args.log_level)
 
 
 def cmd_extract(args) -> int:
@@ -259,12 +290,27 @@ def cmd_reextract(args) -> int:
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-COMMANDS = {"demo": cmd_demo, "crawl": cmd_crawl, "extract": cmd_extract, "new-site": cmd_new_site,
-            "fixture": cmd_fixture, "reextract": cmd_reextract}
+
+def cmd_report(args) -> int:
+    from crawler.health import load_runs, print_report, site_reports
+
+    reports = site_reports(load_runs(args.db, args.since))
+    flagged = [r["site"] for r in reports if r["flags"]]
+    if args.json:
+        print(json.dumps({"db": args.db, "since_days": args.since, "sites": reports, "flagged": flagged},
+                         ensure_ascii=False, indent=1))
+    else:
+        print_report(reports, args.since)
+    return EXIT_FAILED if flagged else EXIT_OK
+
+
+COMMANDS = {"demo": cmd_demo, "crawl": cmd_crawl, "report": cmd_report, "extract": cmd_extract,
+            "new-site": cmd_new_site, "fixture": cmd_fixture, "reextract": cmd_reextract}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from crawler.lock import Locked
     from crawler.store import StoreError
 
     try:
@@ -272,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, StoreError) as exc:
         print(f"crawler {args.command}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except Locked as exc:
+        print(f"crawler {args.command}: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except KeyboardInterrupt:
         print(f"crawler {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -27,12 +27,15 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 COOKIES_ENABLED = False
 
 ITEM_PIPELINES = {"crawler.pipelines.ArticlePipeline": 300}
-SPIDER_MIDDLEWARES = {"crawler.middlewares.SkipKnownArticles": 50}
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.FixedProxy": 740}
+SPIDER_MIDDLEWARES = {"crawler.incremental.IncrementalCrawl": 50}
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.FixedProxy": 740, "crawler.incremental.ConditionalListRequests": 650}
 EXTENSIONS = {"crawler.runs.RunRecorder": 500}
 
 # Where articles are stored (`crawler ... --db PATH` overrides it).
 CRAWLER_DB = "output/articles.db"
+# How many list pages a site is paged through at most (0: no limit). Later runs stop earlier by
+# themselves, at the first list page that holds only known articles.
+CRAWLER_MAX_LIST_PAGES = 0
 # An HTTP proxy for every request (None: direct). The demo sets it to its local server.
 PROXY_URL = None
 

@@ -18,6 +18,7 @@ RUN_COUNTERS = (
     "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
     "empty_bodies", "missing_dates", "fallbacks", "errors",
 )
+LIST_PAGE_COUNTERS = ("list_pages", "list_pages_not_modified", "article_links")  # schema 2
 
 
 def utc_now() -> str:
@@ -66,8 +67,22 @@ def _initial_schema(db: sqlite_utils.Database) -> None:
     )
 
 
+def _incremental_crawls(db: sqlite_utils.Database) -> None:
+    """Schema 2: what a run still has to fetch (so a killed run resumes), the validators of list
+    pages (for conditional requests), and the list-page counters `crawler report` judges by."""
+    db["frontier"].create(
+        {"site": str, "url": str, "callback": str, "errback": str, "meta": str, "attempts": int, "added_at": str},
+        pk=("site", "url"), not_null={"site", "url", "meta", "attempts"}, if_not_exists=True,
+    )
+    db["list_validators"].create({"url": str, "etag": str, "last_modified": str, "checked_at": str},
+                                 pk="url", if_not_exists=True)
+    for column in LIST_PAGE_COUNTERS:
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{column}] INTEGER DEFAULT 0")
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN [log_file] TEXT")
+
+
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
-MIGRATIONS = [_initial_schema]
+MIGRATIONS = [_initial_schema, _incremental_crawls]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -179,18 +194,30 @@ class Store:
                 "site": record["site"], "fetched_at": record["fetched_at"], "run_id": record.get("run_id"),
             })
 
-    def start_run(self, site: str, invocation: str) -> int:
+    def start_run(self, site: str, invocation: str, log_file: str | None = None) -> int:
         with self.transaction():
             return self._insert("crawl_runs", {
                 "invocation": invocation, "site": site, "started_at": utc_now(), "status": "running",
-                **{name: 0 for name in RUN_COUNTERS},
+                "log_file": log_file, **{name: 0 for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
             })
+
+    def update_run_counts(self, run_id: int, counts: dict) -> None:
+        """The counts so far of a running run (what a killed run had done stays visible)."""
+        with self.transaction():
+            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS})
+
+    def mark_killed_runs(self) -> int:
+        """Runs still `running` although no crawler holds the database: their process died."""
+        with self.transaction():
+            return self.db.execute(
+                "UPDATE crawl_runs SET status = 'killed', finish_reason = 'killed' WHERE status = 'running'").rowcount
 
     def finish_run(self, run_id: int, status: str, finish_reason: str, duration_s: float, counts: dict) -> None:
         with self.transaction():
             self._update("crawl_runs", run_id, {
                 "finished_at": utc_now(), "status": status, "finish_reason": finish_reason,
-                "duration_s": round(duration_s, 3), **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS},
+                "duration_s": round(duration_s, 3),
+                **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
             })
 
     def runs_of(self, invocation: str) -> list[dict]:
