@@ -1,7 +1,7 @@
-"""The `crawler` command: demo, crawl, extract.
+"""The `crawler` command: demo, crawl, extract, worker, writer.
 
 Exit codes: 0 success; 1 a site's crawl failed or a file could not be extracted; 2 bad
-arguments; 3 bad configuration (unknown site, unusable database).
+arguments; 3 bad configuration (unknown site, unusable database, unreachable Redis).
 """
 from __future__ import annotations
 
@@ -60,6 +60,36 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("files", nargs="+", metavar="FILE", help="saved page files")
     extract.add_argument("--url", default="", help="the URL the page(s) came from")
     extract.add_argument("--site", help="use this site module's extractor")
+
+    worker = commands.add_parser(
+        "worker", formatter_class=_formatter, help="crawl as one of many workers sharing a Redis frontier",
+        description="Crawl the named sites with the frontier and seen-request filter in Redis (scrapy-redis),\n"
+                    "shared by any number of workers on any hosts. Pages are extracted and cleaned here and\n"
+                    "their records sent to `crawler writer`, which alone writes SQLite. A worker killed at\n"
+                    "any moment loses nothing: restarted with the same --name, it takes back what it held.",
+        epilog="examples:\n  crawler worker --all --redis redis://127.0.0.1:6379/0 --name host1-1 --db output/articles.db\n"
+               "  crawler worker huaian czgx --redis redis://10.0.0.5:6379/0 --idle-exit 60 -s DOWNLOAD_DELAY=1")
+    worker.add_argument("sites", nargs="*", metavar="SITE", help="site names (the `name` of a spiders/ module)")
+    worker.add_argument("--all", action="store_true", help="crawl every site module")
+    worker.add_argument("--redis", required=True, metavar="URL", help="the shared Redis, e.g. redis://127.0.0.1:6379/0")
+    worker.add_argument("--name", help="this worker's name, stable across restarts (default: host and start time)")
+    worker.add_argument("--db", help="the store (or a copy of it), read to skip known articles before requesting them")
+    worker.add_argument("--idle-exit", type=float, default=0, metavar="SECONDS",
+                        help="leave after the frontier has been empty this long (default: 0, run until stopped)")
+    worker.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Scrapy setting, e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=2 (repeatable)")
+    worker.add_argument("--log-level", default="WARNING", help="Scrapy log level on stderr (default: WARNING)")
+
+    writer = commands.add_parser(
+        "writer", formatter_class=_formatter, help="write the records of all workers into SQLite",
+        description="Read the records the workers send through Redis, deduplicate them against the store and\n"
+                    "write them, acknowledging each only after it is committed. Runs until stopped (SIGTERM,\n"
+                    "SIGINT) or --idle-exit; restarted after a kill it takes back what it held.",
+        epilog="example:\n  crawler writer --db output/articles.db --redis redis://127.0.0.1:6379/0")
+    writer.add_argument("--redis", required=True, metavar="URL", help="the shared Redis, e.g. redis://127.0.0.1:6379/0")
+    writer.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file to write (default: {DEFAULT_DB})")
+    writer.add_argument("--idle-exit", type=float, default=0, metavar="SECONDS",
+                        help="leave after no record came for this long (default: 0, run until stopped)")
     return parser
 
 
@@ -138,7 +168,47 @@ def cmd_extract(args) -> int:
     return status
 
 
-COMMANDS = {"demo": cmd_demo, "crawl": cmd_crawl, "extract": cmd_extract}
+def _redis(url: str):
+    import redis
+
+    from crawler.distributed import connect
+
+    try:
+        return connect(url)
+    except (redis.RedisError, ValueError) as exc:
+        raise ConfigError(f"cannot reach Redis at {url}: {exc}") from exc
+
+
+def cmd_worker(args) -> int:
+    from crawler.distributed import default_worker_name, run_workers, worker_settings
+    from crawler.site import site_classes
+
+    if args.all == bool(args.sites):
+        raise ConfigError("name the sites to crawl, or pass --all (not both)")
+    spiders = _sites_by_name(sorted(site_classes()) if args.all else args.sites)
+    bad = [pair for pair in args.settings if "=" not in pair]
+    if bad:
+        raise ConfigError(f"-s takes NAME=VALUE, got: {', '.join(bad)}")
+    _redis(args.redis)
+    overrides = {"LOG_LEVEL": args.log_level, **dict(pair.split("=", 1) for pair in args.settings),
+                 **worker_settings(args.redis, args.name or default_worker_name(), args.idle_exit, args.db)}
+    sites = run_workers(spiders, overrides)
+    columns = ("site", "pages", "records", "skipped", "errors", "finish")
+    for line in [columns, *([str(site[c]) for c in columns] for site in sites)]:
+        print("  ".join(value.ljust(9) for value in line).rstrip())
+    return EXIT_OK if all(site["finish"] in ("finished", "shutdown") for site in sites) else EXIT_FAILED
+
+
+def cmd_writer(args) -> int:
+    from crawler.distributed import Writer
+    from crawler.store import Store
+
+    counts = Writer(Store(args.db), _redis(args.redis)).run(args.idle_exit)
+    print("  ".join(f"{kind} {count}" for kind, count in counts.items()))
+    return EXIT_OK
+
+
+COMMANDS = {"demo": cmd_demo, "crawl": cmd_crawl, "extract": cmd_extract, "worker": cmd_worker, "writer": cmd_writer}
 
 
 def main(argv: list[str] | None = None) -> int:
