@@ -20,7 +20,9 @@ import redis
 from conftest import ROOT, connect
 from crawler.demo.server import DemoServer
 from crawler.demo.sites import SITES
-from crawler.distributed import RECORDS_KEY, WORKERS_GROUP, Writer, record_message
+from scrapy import Request
+
+from crawler.distributed import FRONTIER_KEY, RECORDS_KEY, WORKERS_GROUP, FrontierQueue, Writer, record_message
 from crawler.localredis import LocalRedis, RedisUnavailable
 from crawler.process import admit
 from crawler.store import Store
@@ -209,3 +211,32 @@ def test_distributed_writer_takes_back_records_a_killed_writer_held(server, tmp_
 
     assert counts["new"] == 1
     assert not server.xpending(RECORDS_KEY, "writer")["pending"]
+
+
+def _frontier_of(server, redis_url, worker: str, reclaim_after: float) -> FrontierQueue:
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+    from scrapy_redis import picklecompat
+
+    crawler = get_crawler(Spider, {"REDIS_URL": redis_url, "DISTRIBUTED_WORKER_NAME": worker,
+                                   "DISTRIBUTED_RECLAIM_AFTER": reclaim_after})
+    spider = Spider.from_crawler(crawler, name="laowu")
+    return FrontierQueue(server, spider, FRONTIER_KEY % {"spider": "laowu"}, picklecompat)
+
+
+def test_distributed_held_requests_come_back_to_a_restarted_worker_or_to_another(server, redis_url):
+    first = _frontier_of(server, redis_url, "w1", reclaim_after=3600)
+    assert first.push(Request("http://www.szlaowu.test/news/"), fingerprint="list-1")
+    assert first.push(Request("http://www.szlaowu.test/news/show-1.html"), fingerprint="article-1")
+    assert not first.push(Request("http://www.szlaowu.test/news/"), fingerprint="list-1")  # seen this round
+    held = [first.pop().url, first.pop().url]  # w1 takes both, then is killed
+
+    other = _frontier_of(server, redis_url, "w2", reclaim_after=3600)
+    assert other.pop() is None  # held by w1, not for the taking yet
+    restarted = _frontier_of(server, redis_url, "w1", reclaim_after=3600)
+    assert [restarted.pop().url, restarted.pop().url] == held  # w1 again: its own entries first
+    assert restarted.pop() is None
+
+    impatient = _frontier_of(server, redis_url, "w2", reclaim_after=0)
+    assert impatient.pop().url == held[0]  # w1 is gone for good: XAUTOCLAIM
+    assert len(impatient) == 2  # both still queued or in flight: nothing retired
