@@ -177,6 +177,25 @@ def run_series(articles: int, latency: float, worker_counts: list[int]) -> dict:
     return {"server_latency_s": latency, "runs": results}
 
 
+def writer_rate(records: int = 2000) -> float:
+    """Records per second one writer drains into a fresh store (the ceiling of any number of workers)."""
+    from crawler.distributed import Writer, record_message
+    from crawler.store import Store
+
+    pages = list(rendered_pages(100).items())
+    with LocalRedis() as redis_url, tempfile.TemporaryDirectory(prefix="bench-writer-") as folder:
+        server = redis.Redis.from_url(redis_url)
+        for i in range(records):
+            (host, path), (content_type, body) = pages[i % len(pages)]
+            record = {"url": f"http://{host}/w/{i}.html", "site": "laowu", "title": f"标题{i}", "script": "hans",
+                      "body": f"第{i}篇。" + body.decode("utf-8", "replace")[-3000:], "fetched_at": "2026-01-01T00:00:00+00:00"}
+            server.xadd(RECORDS_KEY, record_message(record, body, content_type))
+        writer = Writer(Store(Path(folder) / "writer.db"), server)
+        started = time.monotonic()
+        writer.run(idle_exit=0.5)
+        return round(records / (time.monotonic() - started - 0.5), 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=300, help="articles per site (default: 300)")
@@ -184,16 +203,19 @@ def main() -> None:
     parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.5],
                         help="server response times in seconds, one series each (default: 0 0.5)")
     args = parser.parse_args()
-    series = {"load_average_at_start": os.getloadavg()[0]}
-    series["series"] = [run_series(args.articles, latency, args.workers) for latency in args.latency]
+    load_at_start = os.getloadavg()[0]
+    series = [run_series(args.articles, latency, args.workers) for latency in args.latency]
+    writer = writer_rate()
+    print(f"writer alone: {writer} records/s", flush=True)
     out = ROOT / "bench" / "results" / "distributed.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_at_end": os.getloadavg()[0], **series},
+                    "load_average_at_start": load_at_start, "load_average_at_end": os.getloadavg()[0]},
         "sites": list(BENCH_SITES), "articles_per_site": args.articles,
         "per_worker_settings": {"CONCURRENT_REQUESTS_PER_DOMAIN": PER_DOMAIN, "AUTOTHROTTLE_ENABLED": False,
                                 "DOWNLOAD_DELAY": 0},
+        "series": series, "writer_records_per_s": writer,
     }, indent=2) + "\n")
     print(f"written: {out.relative_to(ROOT)}")
 

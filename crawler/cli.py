@@ -203,8 +203,16 @@ def cmd_writer(args) -> int:
     from crawler.distributed import Writer
     from crawler.store import Store
 
-    counts = Writer(Store(args.db), _redis(args.redis)).run(args.idle_exit)
-    print("  ".join(f"{kind} {count}" for kind, count in counts.items()))
+    import redis
+
+    writer = Writer(Store(args.db), _redis(args.redis))
+    try:
+        writer.run(args.idle_exit)
+    except redis.RedisError as exc:  # what was not acknowledged is delivered again after a restart
+        print(f"crawler writer: lost Redis at {args.redis}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        print("  ".join(f"{kind} {count}" for kind, count in writer.counts.items()))
     return EXIT_OK
 
 

@@ -110,8 +110,9 @@ class FrontierQueue(RedisQueue):
     (a restart after a kill); entries another worker has held for longer than
     DISTRIBUTED_RECLAIM_AFTER seconds are claimed with XAUTOCLAIM (that worker is gone)."""
 
-    def __init__(self, server, spider, key, serializer=None):
+    def __init__(self, server, spider, key, serializer=None, seen_key: str = ""):
         super().__init__(server, spider, key, serializer)
+        self.seen_key = seen_key  # the round's seen-request set (the dupefilter's key)
         settings = spider.settings
         self.consumer = settings.get("DISTRIBUTED_WORKER_NAME") or default_worker_name()
         self.reclaim_after_ms = int(settings.getfloat("DISTRIBUTED_RECLAIM_AFTER") * 1000)
@@ -132,10 +133,6 @@ class FrontierQueue(RedisQueue):
         data = self._encode_request(request)
         return bool(self.enqueue(keys=[self.seen_key, self.key],
                                  args=[fingerprint or "", data, replaces or "", WORKERS_GROUP]))
-
-    @property
-    def seen_key(self) -> str:
-        return SEEN_KEY % {"spider": self.spider.name}
 
     def pop(self, timeout=0):
         entry = self._own_pending() or self._reclaimed() or self._read(">")
@@ -198,8 +195,8 @@ class FrontierScheduler(RedisScheduler):
 
     def open(self, spider):
         self.spider = spider
-        self.queue = FrontierQueue(self.server, spider, self.queue_key, self.serializer)
         self.df = load_object(self.dupefilter_cls).from_spider(spider)
+        self.queue = FrontierQueue(self.server, spider, self.queue_key, self.serializer, seen_key=self.df.key)
         # Scrapy polls a scheduler that says it has work but returns none every 5 s; other
         # workers add work at any time, so look more often.
         self.crawler.engine._SLOT_HEARTBEAT_INTERVAL = 0.2

@@ -221,7 +221,7 @@ def _frontier_of(server, redis_url, worker: str, reclaim_after: float) -> Fronti
     crawler = get_crawler(Spider, {"REDIS_URL": redis_url, "DISTRIBUTED_WORKER_NAME": worker,
                                    "DISTRIBUTED_RECLAIM_AFTER": reclaim_after})
     spider = Spider.from_crawler(crawler, name="laowu")
-    return FrontierQueue(server, spider, FRONTIER_KEY % {"spider": "laowu"}, picklecompat)
+    return FrontierQueue(server, spider, FRONTIER_KEY, picklecompat, seen_key="crawler:laowu:seen")
 
 
 def test_distributed_held_requests_come_back_to_a_restarted_worker_or_to_another(server, redis_url):
