@@ -129,12 +129,10 @@ def test_distributed_killing_a_worker_and_the_writer_mid_run_loses_nothing(
     db = tmp_path / "killed.db"
     slow = {"DOWNLOAD_DELAY": "0.3", "CONCURRENT_REQUESTS_PER_DOMAIN": "1"}  # long enough to kill mid-run
     writer = start_writer(redis_url, db)
-    workers = {name: start_worker(name, redis_url, demo_proxy, db, **slow) for name in ("w1", "w2")}
-
-    deadline = time.monotonic() + 180  # three Python processes starting on a busy machine
-    while not (_pending(server, "w1") and db.exists() and _count(db) >= 5):
-        assert time.monotonic() < deadline, "the crawl never got going"
-        time.sleep(0.05)
+    workers = {"w1": start_worker("w1", redis_url, demo_proxy, db, **slow)}
+    _wait_until(lambda: _pending(server, "w1"), [writer, *workers.values()])
+    workers["w2"] = start_worker("w2", redis_url, demo_proxy, db, **slow)
+    _wait_until(lambda: _pending(server, "w1") and _count(db) >= 5, [writer, *workers.values()])
     held = _pending(server, "w1")
     workers["w1"].kill()
     writer.kill()
@@ -146,6 +144,16 @@ def test_distributed_killing_a_worker_and_the_writer_mid_run_loses_nothing(
     workers["w1"] = start_worker("w1", redis_url, demo_proxy, db, **slow)
     finish(server, writer, workers.values())
     assert stored(db) == stored(demo_db)
+
+
+def _wait_until(condition, processes, timeout: float = 180) -> None:
+    """Poll until `condition()` holds; fail at once if one of the processes died."""
+    deadline = time.monotonic() + timeout  # Python processes start slowly on a busy machine
+    while not condition():
+        for process in processes:
+            assert process.poll() is None, process.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "the crawl never got going"
+        time.sleep(0.05)
 
 
 def _count(db) -> int:
