@@ -20,7 +20,7 @@ A crawl *round* is the life of a spider's frontier: the first worker seeds the s
 seen-request set (scrapy-redis' dupefilter) stops any page from being queued twice, and the
 last worker to find the frontier empty deletes that set, so the next round reads the list
 pages afresh. Known articles never enter the set: they are skipped against the store before
-they are requested (SkipKnownArticles), so the set holds one round's list pages and new
+they are requested (the store's `is_known`, as in a local crawl), so the set holds one round's list pages and new
 articles only, not the whole history.
 """
 from __future__ import annotations
@@ -40,9 +40,11 @@ from scrapy_redis.connection import get_redis_from_settings
 from scrapy_redis.queue import Base as RedisQueue
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
+from crawler.dedup import canonical_url
 from crawler.items import Page
 from crawler.process import admit, record_of
 from crawler.site import SiteSpider
+from crawler.store import shared_store
 
 log = logging.getLogger(__name__)
 
@@ -77,25 +79,26 @@ return 0
 
 
 def worker_settings(redis_url: str, name: str, idle_exit: float, known_db: str | None) -> dict:
-    """Scrapy settings that turn `crawler crawl` into a worker of the shared frontier."""
-    from crawler.settings import DOWNLOADER_MIDDLEWARES, EXTENSIONS, SPIDER_MIDDLEWARES
+    """Scrapy settings that turn a crawl into a worker of the shared frontier. The project's own
+    middlewares, pipelines and extensions keep their state in the local SQLite file; a worker
+    has none (Redis holds the frontier, the writer the store), so only the proxy stays."""
+    from crawler.settings import DOWNLOADER_MIDDLEWARES, EXTENSIONS, ITEM_PIPELINES, SPIDER_MIDDLEWARES
 
-    spider_middlewares = {**SPIDER_MIDDLEWARES, "crawler.distributed.PublishRecords": 10}
-    if known_db is None:  # no copy of the store here: the writer drops what it already has
-        spider_middlewares["crawler.middlewares.SkipKnownArticles"] = None
-    settings = {
+    def disabled(components: dict) -> dict:
+        return {component: None for component in components}
+
+    proxy = "crawler.middlewares.FixedProxy"
+    return {
         "REDIS_URL": redis_url, "DISTRIBUTED_WORKER_NAME": name, "DISTRIBUTED_IDLE_EXIT": idle_exit,
+        "DISTRIBUTED_KNOWN_DB": known_db,
         "SCHEDULER": "crawler.distributed.FrontierScheduler",
         "SCHEDULER_QUEUE_KEY": FRONTIER_KEY, "SCHEDULER_DUPEFILTER_KEY": SEEN_KEY,
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
-        "SPIDER_MIDDLEWARES": spider_middlewares,
-        "DOWNLOADER_MIDDLEWARES": {**DOWNLOADER_MIDDLEWARES, "crawler.distributed.RetireFailed": 10},
-        # Records go to the writer (PublishRecords), and so do the counts: nothing here writes SQLite.
-        "ITEM_PIPELINES": {}, "EXTENSIONS": {**EXTENSIONS, "crawler.runs.RunRecorder": None},
+        "SPIDER_MIDDLEWARES": {**disabled(SPIDER_MIDDLEWARES), "crawler.distributed.PublishRecords": 10},
+        "DOWNLOADER_MIDDLEWARES": {**disabled(DOWNLOADER_MIDDLEWARES), proxy: DOWNLOADER_MIDDLEWARES[proxy],
+                                   "crawler.distributed.RetireFailed": 10},
+        "ITEM_PIPELINES": disabled(ITEM_PIPELINES), "EXTENSIONS": disabled(EXTENSIONS),
     }
-    if known_db is not None:
-        settings["CRAWLER_DB"] = known_db
-    return settings
 
 
 def default_worker_name() -> str:
@@ -254,7 +257,7 @@ def read_message(fields: dict) -> tuple[dict, bytes, str | None]:
 
 class PublishRecords:
     """Spider middleware at the engine end of the chain: takes every output of a page's
-    callback, queues its requests, extracts and cleans its Page items, then publishes the
+    callback, queues its requests (but not known articles, when it can read the store), extracts and cleans its Page items, then publishes the
     records and retires the page's frontier entry in one MULTI. Doing all of it here, rather
     than in an item pipeline, makes sure nothing is acknowledged before it is handed on."""
 
@@ -262,6 +265,8 @@ class PublishRecords:
         self.crawler = crawler
         self.stats = crawler.stats
         self.server = get_redis_from_settings(crawler.settings)
+        known_db = crawler.settings.get("DISTRIBUTED_KNOWN_DB")
+        self.store = shared_store(known_db) if known_db else None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -295,7 +300,10 @@ class PublishRecords:
         others, messages = [], []
         for output in outputs:
             if isinstance(output, Request):
-                self.crawler.engine.crawl(output)
+                if self._known(output):
+                    self.stats.inc_value("articles/skipped_known")
+                else:
+                    self.crawler.engine.crawl(output)
             elif isinstance(output, Page):
                 messages.extend(self._messages(output))
             else:
@@ -309,6 +317,10 @@ class PublishRecords:
         pipe.execute()
         self.stats.inc_value("records/published", len(messages))
         return others
+
+    def _known(self, request: Request) -> bool:
+        """An article already stored (or recorded as a duplicate) in the store the worker reads."""
+        return bool(self.store and request.meta.get("article") and self.store.is_known(canonical_url(request.url)))
 
     def _messages(self, page: Page) -> list[dict]:
         spider = self.crawler.spider

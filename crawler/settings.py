@@ -45,3 +45,4 @@ REDIS_URL = None  # the shared Redis; scrapy-redis reads this name too
 DISTRIBUTED_WORKER_NAME = None  # the worker's consumer name: keep it stable across restarts
 DISTRIBUTED_IDLE_EXIT = 0  # seconds a worker waits on an empty frontier before leaving (0: never)
 DISTRIBUTED_RECLAIM_AFTER = 300  # seconds after which a request another worker holds is taken over
+DISTRIBUTED_KNOWN_DB = None  # the store (or a copy) a worker reads to skip known articles

@@ -9,6 +9,7 @@ every copy, with the full content of articles that have no copy and the body of 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -248,3 +249,20 @@ def test_distributed_held_requests_come_back_to_a_restarted_worker_or_to_another
     impatient = _frontier_of(server, redis_url, "w2", reclaim_after=0)
     assert impatient.pop().url == held[0]  # w1 is gone for good: XAUTOCLAIM
     assert len(impatient) == 2  # both still queued or in flight: nothing retired
+
+
+def test_distributed_workers_skip_articles_the_store_already_has(server, redis_url, demo_proxy, demo_db, tmp_path):
+    db = tmp_path / "known.db"
+    shutil.copy(demo_db, db)
+    before = stored(db)
+    writer = start_writer(redis_url, db)
+    worker = start_worker("w1", redis_url, demo_proxy, db)
+    out, err = worker.communicate(timeout=180)
+    assert worker.returncode == 0, err
+    finish(server, writer, [])
+
+    sites = [line.split() for line in out.splitlines()[1:]]
+    skipped, published = sum(int(s[3]) for s in sites), sum(int(s[2]) for s in sites)
+    assert skipped == sum(len(copies) for copies in before)  # every stored article and copy
+    assert published == 1  # investchn's empty page, never stored, so never known
+    assert stored(db) == before
