@@ -1,9 +1,11 @@
-"""The `crawler` command: demo, crawl, report, extract, new-site, fixture save, reextract.
+"""The `crawler` command: demo, crawl, report, extract, new-site, fixture save, reextract,
+worker, writer.
 
 Exit codes: 0 success; 1 a site's crawl failed or was interrupted, a file could not be
 extracted, `report` flagged a site, a page could not be fetched (fixture save) or re-extracted
 (reextract); 2 bad arguments; 3 bad configuration (unknown site, unusable database, a site name
-that is taken or invalid); 4 another crawl is writing the same database (nothing was done).
+that is taken or invalid, unreachable Redis); 4 another crawl is writing the same database
+(nothing was done).
 """
 from __future__ import annotations
 
@@ -130,6 +132,36 @@ def build_parser() -> argparse.ArgumentParser:
                "  crawler reextract --site investchn --db output/articles.db")
     reextract.add_argument("--site", help="only this site's articles (default: all)")
     reextract.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file to update (default: {DEFAULT_DB})")
+
+    worker = commands.add_parser(
+        "worker", formatter_class=_formatter, help="crawl as one of many workers sharing a Redis frontier",
+        description="Crawl the named sites with the frontier and seen-request filter in Redis (scrapy-redis),\n"
+                    "shared by any number of workers on any hosts. Pages are extracted and cleaned here and\n"
+                    "their records sent to `crawler writer`, which alone writes SQLite. A worker killed at\n"
+                    "any moment loses nothing: restarted with the same --name, it takes back what it held.",
+        epilog="examples:\n  crawler worker --all --redis redis://127.0.0.1:6379/0 --name host1-1 --db output/articles.db\n"
+               "  crawler worker huaian czgx --redis redis://10.0.0.5:6379/0 --idle-exit 60 -s DOWNLOAD_DELAY=1")
+    worker.add_argument("sites", nargs="*", metavar="SITE", help="site names (the `name` of a spiders/ module)")
+    worker.add_argument("--all", action="store_true", help="crawl every site module")
+    worker.add_argument("--redis", required=True, metavar="URL", help="the shared Redis, e.g. redis://127.0.0.1:6379/0")
+    worker.add_argument("--name", help="this worker's name, stable across restarts (default: host and start time)")
+    worker.add_argument("--db", help="the store (or a copy of it), read to skip known articles before requesting them")
+    worker.add_argument("--idle-exit", type=float, default=0, metavar="SECONDS",
+                        help="leave after the frontier has been empty this long (default: 0, run until stopped)")
+    worker.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Scrapy setting, e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=2 (repeatable)")
+    worker.add_argument("--log-level", default="WARNING", help="Scrapy log level on stderr (default: WARNING)")
+
+    writer = commands.add_parser(
+        "writer", formatter_class=_formatter, help="write the records of all workers into SQLite",
+        description="Read the records the workers send through Redis, deduplicate them against the store and\n"
+                    "write them, acknowledging each only after it is committed. Runs until stopped (SIGTERM,\n"
+                    "SIGINT) or --idle-exit; restarted after a kill it takes back what it held.",
+        epilog="example:\n  crawler writer --db output/articles.db --redis redis://127.0.0.1:6379/0")
+    writer.add_argument("--redis", required=True, metavar="URL", help="the shared Redis, e.g. redis://127.0.0.1:6379/0")
+    writer.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file to write (default: {DEFAULT_DB})")
+    writer.add_argument("--idle-exit", type=float, default=0, metavar="SECONDS",
+                        help="leave after no record came for this long (default: 0, run until stopped)")
     return parser
 
 
@@ -304,8 +336,57 @@ def cmd_report(args) -> int:
     return EXIT_FAILED if flagged else EXIT_OK
 
 
+def _redis(url: str):
+    import redis
+
+    from crawler.distributed import connect
+
+    try:
+        return connect(url)
+    except (redis.RedisError, ValueError) as exc:
+        raise ConfigError(f"cannot reach Redis at {url}: {exc}") from exc
+
+
+def cmd_worker(args) -> int:
+    from crawler.distributed import default_worker_name, run_workers, worker_settings
+    from crawler.site import site_classes
+
+    if args.all == bool(args.sites):
+        raise ConfigError("name the sites to crawl, or pass --all (not both)")
+    spiders = _sites_by_name(sorted(site_classes()) if args.all else args.sites)
+    bad = [pair for pair in args.settings if "=" not in pair]
+    if bad:
+        raise ConfigError(f"-s takes NAME=VALUE, got: {', '.join(bad)}")
+    _redis(args.redis)
+    overrides = {"LOG_LEVEL": args.log_level, **dict(pair.split("=", 1) for pair in args.settings),
+                 **worker_settings(args.redis, args.name or default_worker_name(), args.idle_exit, args.db)}
+    sites = run_workers(spiders, overrides)
+    columns = ("site", "pages", "records", "skipped", "errors", "finish")
+    for line in [columns, *([str(site[c]) for c in columns] for site in sites)]:
+        print("  ".join(value.ljust(9) for value in line).rstrip())
+    return EXIT_OK if all(site["finish"] in ("finished", "shutdown") for site in sites) else EXIT_FAILED
+
+
+def cmd_writer(args) -> int:
+    from crawler.distributed import Writer
+    from crawler.store import Store
+
+    import redis
+
+    writer = Writer(Store(args.db), _redis(args.redis))
+    try:
+        writer.run(args.idle_exit)
+    except redis.RedisError as exc:  # what was not acknowledged is delivered again after a restart
+        print(f"crawler writer: lost Redis at {args.redis}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        print("  ".join(f"{kind} {count}" for kind, count in writer.counts.items()))
+    return EXIT_OK
+
+
 COMMANDS = {"demo": cmd_demo, "crawl": cmd_crawl, "report": cmd_report, "extract": cmd_extract,
-            "new-site": cmd_new_site, "fixture": cmd_fixture, "reextract": cmd_reextract}
+            "new-site": cmd_new_site, "fixture": cmd_fixture, "reextract": cmd_reextract,
+            "worker": cmd_worker, "writer": cmd_writer}
 
 
 def main(argv: list[str] | None = None) -> int:

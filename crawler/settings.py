@@ -42,3 +42,10 @@ PROXY_URL = None
 LOG_LEVEL = "INFO"
 LOG_FORMATTER = "crawler.pipelines.LogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
+
+# Distributed mode (`crawler worker`, `crawler writer`; see crawler/distributed.py).
+REDIS_URL = None  # the shared Redis; scrapy-redis reads this name too
+DISTRIBUTED_WORKER_NAME = None  # the worker's consumer name: keep it stable across restarts
+DISTRIBUTED_IDLE_EXIT = 0  # seconds a worker waits on an empty frontier before leaving (0: never)
+DISTRIBUTED_RECLAIM_AFTER = 300  # seconds after which a request another worker holds is taken over
+DISTRIBUTED_KNOWN_DB = None  # the store (or a copy) a worker reads to skip known articles

@@ -123,14 +123,18 @@ class Store:
     @contextmanager
     def transaction(self):
         """All or nothing: a crash between two statements never leaves half an article.
-        (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)"""
-        self.db.execute("BEGIN IMMEDIATE")
+        (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)
+        Inside another transaction it is a savepoint, so a batch of pages can share one commit."""
+        nested = self.db.conn.in_transaction
+        self.db.execute("SAVEPOINT page" if nested else "BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("ROLLBACK TO page" if nested else "ROLLBACK")
+            if nested:
+                self.db.execute("RELEASE page")
             raise
-        self.db.execute("COMMIT")
+        self.db.execute("RELEASE page" if nested else "COMMIT")
 
     def _insert(self, table: str, row: dict) -> int:
         names = ", ".join(f"[{name}]" for name in row)
