@@ -45,7 +45,10 @@ def _strict(body: bytes, encoding: str) -> str | None:
 def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
     bom_encoding, bom = read_bom(body)
     if bom_encoding:
-        return Decoded(body[len(bom):].decode(bom_encoding, "replace"), bom_encoding, False)
+        text = _strict(body[len(bom):], bom_encoding)
+        if text is not None:
+            return Decoded(text, bom_encoding, False)
+        return _least_damaged(body[len(bom):], [bom_encoding])
     text = _strict(body, "utf-8")
     if text is not None:
         return Decoded(text, "utf-8", False)
@@ -55,5 +58,21 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
         text = _strict(body, encoding)
         if text is not None:
             return Decoded(text, encoding, False)
-    fallback = next((c for c in candidates if c and c not in _UNTRUSTED), "utf-8")
-    return Decoded(body.decode(fallback, "replace"), fallback, True)
+    return _least_damaged(body, [c for c in candidates if c] + ["utf-8", *_SNIFF_ORDER])
+
+
+def _least_damaged(body: bytes, encodings: list[str]) -> Decoded:
+    """A page with a few stray bytes (a pasted fragment in another encoding, a cut-off
+    character) in the encoding that loses the fewest of them; the lost bytes are dropped,
+    never stored as U+FFFD."""
+    best = None
+    for encoding in dict.fromkeys(encodings):
+        try:
+            text = body.decode(encoding, "replace")
+        except LookupError:
+            continue
+        damage = text.count("\ufffd")
+        if best is None or damage < best[0]:
+            best = (damage, text, encoding)
+    damage, text, encoding = best
+    return Decoded(text.replace("\ufffd", ""), encoding, True)

@@ -16,6 +16,7 @@ import trafilatura
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 
+from crawler.dates import date_from_url
 from crawler.decode import decode_html
 from crawler.text import CJK, normalize_space
 
@@ -54,6 +55,21 @@ _INFO_BLOCKS = (
 _DATE_LABEL = re.compile(
     r"(?:发布时间|发布日期|发表时间|发文日期|成文日期|时间|日期|发布于|更新时间)\s*[:：]?\s*"
     r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}[^\n]{0,12})"
+)
+# A full date (year, month, day) as date stamps write it, and one with a time of day.
+_FULL_DATE = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)(?:\s*日)?(?:\s*\d{1,2}[:：]\d{2}(?::\d{2})?)?")
+_DATE_WITH_TIME = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)(?:\s*日)?\s*\d{1,2}[:：]\d{2}")
+_FURNITURE_BLOCK_TAGS = ("div", "ul", "ol", "dl", "table", "section", "aside", "nav", "p", "span", "td")
+# Class or id names of blocks that are not article text, whatever the CMS.
+_FURNITURE_NAME = re.compile(
+    r"comment|pinglun|reply|related|xiangguan|recommend|tuijian|share|fenxiang|footer|sidebar|"
+    r"\bnav|breadcrumb|crumb|position|location|toolbar|pager|pagination|\bad\b|advert|qrcode|erweima",
+    re.IGNORECASE,
+)
+# A line that starts what comes after an article: related lists, comments.
+_ARTICLE_END = re.compile(
+    r"^[【\[]?(?:相关(?:报道|新闻|文章|内容|阅读|链接|稿件|专题)|延伸阅读|推荐阅读|热门推荐|猜你喜欢|"
+    r"文章评论|发表评论|网友评论|我要评论|最新评论|评论列表)[】\]]?\s*[:：]?\s*$"
 )
 _SUMMARY_CLASSES = ("daodu", "summary", "abstract", "zhaiyao", "lead", "intro", "description")
 
@@ -188,21 +204,61 @@ def _generic_title(sel: parsel.Selector, tags: dict[str, str]) -> str | None:
     return re.split(r"\s*(?:[_|｜]|--?|—+)\s*", page_title)[0] or tags.get("og:title") or None
 
 
+def page_text(sel: parsel.Selector) -> str:
+    body = sel.xpath("//body")
+    root = body[0].root if body else sel.root
+    return normalize_space(" ".join(t for t in _visible_texts(root)))
+
+
+def _visible_texts(root):
+    for node in root.iter():
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag and tag not in _SKIP_TAGS and node.text:
+            yield node.text
+        if node.tail:
+            yield node.tail
+
+
 def _info_text(sel: parsel.Selector) -> str:
     texts = [normalize_space(node.xpath("string()").get() or "") for node in sel.xpath(_INFO_BLOCKS)[:20]]
     return " ".join(t for t in texts if len(t) < 300)
 
 
-def _generic_published(sel: parsel.Selector, tags: dict[str, str], info: str) -> str | None:
+def _generic_published(sel: parsel.Selector, tags: dict[str, str], info: str, title: str | None) -> str | None:
+    """The page's own date: a government meta tag, a labelled date (`发布时间：…`), the date
+    stamp next to the headline, the canonical URL's date, the first date with a time of day."""
     found = _from_meta(tags, "published")
     if found:
         return found
-    for text in (info, normalize_space(sel.xpath("string(//body)").get() or "")[:3000]):
-        m = _DATE_LABEL.search(text)
+    text = page_text(sel)
+    for source in (info, text[:5000]):
+        m = _DATE_LABEL.search(source)
         if m:
             return m.group(1)
     m = re.search(r"于\s*(\d{4}年\d{1,2}月\d{1,2}日)\s*发表", info)
-    return m.group(1) if m else None
+    if m:
+        return m.group(1)
+    for window in _title_windows(text, title):
+        m = _FULL_DATE.search(window)
+        if m:
+            return m.group(0)
+    canonical = sel.xpath("//link[@rel='canonical']/@href").get() or tags.get("og:url") or ""
+    if date_from_url(canonical):
+        return date_from_url(canonical)
+    m = _DATE_WITH_TIME.search(text)
+    return m.group(0) if m else None
+
+
+def _title_windows(text: str, title: str | None):
+    """The text right after each place the headline appears (where CMSs put the date stamp),
+    then right before it."""
+    if not title or len(title) < 4:
+        return
+    starts = [m.start() for m in re.finditer(re.escape(title[:20]), text)][:5]
+    for start in starts:
+        yield text[start + len(title): start + len(title) + 250]
+    for start in starts:
+        yield text[max(0, start - 120): start]
 
 
 def _generic_labelled(info: str, labels: str) -> str | None:
@@ -222,7 +278,10 @@ def _score_blocks(root) -> dict:
     """Content score per element: Chinese characters and sentence punctuation of the text blocks
     it holds, minus link text; parents get a share of their children's score."""
     scores: dict = {}
+    furniture = {element for element in root.iter(*_FURNITURE_BLOCK_TAGS) if _FURNITURE_NAME.search(_names_of(element))}
     for block in root.iter("p", "div", "td", "section", "article", "li", "span", "font"):
+        if furniture and any(ancestor in furniture for ancestor in block.iterancestors()):
+            continue  # comment threads and related lists can be long; they are still not the article
         # A div is scored on its own text only, so that a page wrapper does not win by nesting.
         own = normalize_space("".join(block.xpath("text()")) if block.tag == "div" else block.xpath("string()"))
         chars = cjk_len(own)
@@ -258,15 +317,50 @@ def _generic_body(sel: parsel.Selector) -> tuple[list[str], str]:
                 if best is None or chars > best[1]:
                     best = (element, chars)
         if best:
-            return _body_from([best[0]]), "generic"
+            return _article_lines(best[0]), "generic"
     body = sel.css("body")
     scores = _score_blocks(body[0].root if body else sel.root)
     if scores:
-        element = max(scores, key=scores.get)
-        lines = _body_from([element])
+        lines = _article_lines(max(scores, key=scores.get))
         if cjk_len("".join(lines)) >= MIN_BODY_CHARS:
             return lines, "generic"
     return [], "generic"
+
+
+def _article_lines(container) -> list[str]:
+    """The paragraphs of a body container without what CMSs and blogs put inside it: link
+    lists (related articles, navigation), comment threads, forms; cut at the first heading
+    of what follows an article (相关报道, 发表评论...) once some article text has come."""
+    container = copy.deepcopy(container)
+    container.tail = None
+    for element in list(container.iter(*_FURNITURE_BLOCK_TAGS)):
+        if element.getparent() is None and element is not container:
+            continue  # already removed with an ancestor
+        if element is not container and (_FURNITURE_NAME.search(_names_of(element)) or
+                                          _is_link_list(element)):
+            _remove(element)
+    for form in list(container.iter("form")):
+        _remove(form)
+    lines = paragraphs(container)
+    seen = 0
+    for index, line in enumerate(lines):
+        if seen >= 2 * MIN_BODY_CHARS and _ARTICLE_END.match(line):
+            return lines[:index]
+        seen += cjk_len(line)
+    return lines
+
+
+def _names_of(element) -> str:
+    return f"{element.get('class', '')} {element.get('id', '')}"
+
+
+def _is_link_list(element) -> bool:
+    """A block that is mostly link text, with several links: a list of other articles."""
+    links = [a for a in element.iter("a") if a.get("href")]
+    if len(links) < 2:
+        return False
+    text = cjk_len(element.xpath("string()"))
+    return sum(cjk_len(a.xpath("string()")) for a in links) > 0.5 * max(text, 1)
 
 
 def _trafilatura_body(html: str, url: str) -> list[str]:
@@ -331,7 +425,7 @@ def _fill_generic(article: RawArticle, sel: parsel.Selector, site_fields: set[st
     info = _info_text(sel)
     generic = {
         "title": lambda: _generic_title(sel, tags),
-        "published": lambda: _generic_published(sel, tags, info),
+        "published": lambda: _generic_published(sel, tags, info, article.title),
         "source": lambda: _from_meta(tags, "source") or _generic_labelled(info, "来源|稿源|信息来源|文章来源"),
         "author": lambda: _from_meta(tags, "author") or _generic_labelled(info, "作者|记者"),
         "summary": lambda: _generic_summary(sel),
