@@ -54,11 +54,34 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
         return Decoded(text, "utf-8", False)
     declared = [http_content_type_encoding(content_type), html_body_declared_encoding(body)]
     candidates = [resolve_encoding(label) for label in declared if label]
-    for encoding in dict.fromkeys([c for c in candidates if c and c not in _UNTRUSTED] + list(_SNIFF_ORDER)):
+    for encoding in dict.fromkeys(c for c in candidates if c and c not in _UNTRUSTED):
         text = _strict(body, encoding)
         if text is not None:
             return Decoded(text, encoding, False)
+    sniffed = [(text, encoding) for encoding in _SNIFF_ORDER if (text := _strict(body, encoding)) is not None]
+    if sniffed:
+        text, encoding = max(sniffed, key=lambda pair: _common_share(*pair))
+        return Decoded(text, encoding, False)
     return _least_damaged(body, [c for c in candidates if c] + ["utf-8", *_SNIFF_ORDER])
+
+
+# The plane of everyday characters in each national standard: GB2312 level 1 (lead bytes
+# B0-D7) and Big5 frequently used characters (lead bytes A4-C6). Big5 bytes read as GBK, or the
+# reverse, decode without error but land mostly outside it.
+_COMMON_LEAD_BYTES = {"gb18030": ("gb2312", 0xB0, 0xD7), "big5hkscs": ("big5", 0xA4, 0xC6)}
+
+
+def _common_share(text: str, encoding: str) -> float:
+    """Share of the first Chinese characters of `text` that are everyday characters of `encoding`."""
+    standard, low, high = _COMMON_LEAD_BYTES[encoding]
+    sample = [c for c in text[:20000] if "\u4e00" <= c <= "\u9fff"][:1000]
+    common = 0
+    for char in sample:
+        try:
+            common += low <= char.encode(standard)[0] <= high
+        except UnicodeEncodeError:
+            pass
+    return common / max(len(sample), 1)
 
 
 def _least_damaged(body: bytes, encodings: list[str]) -> Decoded:

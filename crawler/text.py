@@ -68,8 +68,9 @@ def _drop_if_reading(match: re.Match) -> str:
 def _readings(char: str) -> frozenset[str]:
     """Toneless readings of a character from pypinyin's table (`的` -> de, di)."""
     toned = _PINYIN_TABLE().get(ord(char), "")
-    plain = unicodedata.normalize("NFD", toned.replace("ü", "v"))
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).replace("v", "ü")
+    # Drop the tone marks but keep ü's diaeresis: `lǜ` -> `lü`.
+    plain = "".join(c for c in unicodedata.normalize("NFD", toned) if not unicodedata.combining(c) or c == "\u0308")
+    plain = unicodedata.normalize("NFC", plain)
     readings = set(plain.split(","))
     return frozenset(readings | {r.replace("ü", "u") for r in readings} | {r.replace("ü", "v") for r in readings})
 
@@ -189,9 +190,14 @@ def is_boilerplate(line: str) -> bool:
     start = _FURNITURE_START.match(line)
     if start and (start.group(1) or len(line) < 30):
         return True
-    if len(line) < 80 and (_FURNITURE_ANYWHERE.search(line) or _HOTLINE.search(line)):
+    if len(line) < 80 and not _is_sentence(line) and (_FURNITURE_ANYWHERE.search(line) or _HOTLINE.search(line)):
         return True
     return len(line) < 60 and bool(_DATE_STAMP.search(line)) and bool(_STAMP_LABEL.search(line))
+
+
+def _is_sentence(line: str) -> bool:
+    """Article prose: a sentence with a clause break that ends like one."""
+    return len(line) >= 30 and "，" in line and line.endswith(("。", "！", "？", "”"))
 
 
 def drop_boilerplate(lines: list[str]) -> list[str]:
