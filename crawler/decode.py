@@ -9,6 +9,7 @@ generic tools do: that turns Chinese into mojibake that looks like text.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
 
@@ -60,28 +61,33 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
             return Decoded(text, encoding, False)
     sniffed = [(text, encoding) for encoding in _SNIFF_ORDER if (text := _strict(body, encoding)) is not None]
     if sniffed:
-        text, encoding = max(sniffed, key=lambda pair: _common_share(*pair))
+        text, encoding = max(sniffed, key=lambda pair: _everyday_count(*pair))
         return Decoded(text, encoding, False)
     return _least_damaged(body, [c for c in candidates if c] + ["utf-8", *_SNIFF_ORDER])
 
 
-# The plane of everyday characters in each national standard: GB2312 level 1 (lead bytes
-# B0-D7) and Big5 frequently used characters (lead bytes A4-C6). Big5 bytes read as GBK, or the
-# reverse, decode without error but land mostly outside it.
-_COMMON_LEAD_BYTES = {"gb18030": ("gb2312", 0xB0, 0xD7), "big5hkscs": ("big5", 0xA4, 0xC6)}
+# Everyday characters of each national standard: GB2312 level 1 (lead bytes B0-D7) and Big5's
+# frequently used characters (lead bytes A4-C6). Big5 bytes read as GBK, or the reverse, decode
+# without error but land mostly outside them.
+def _everyday(codec: str, lead_bytes: range) -> frozenset[str]:
+    chars = set()
+    for lead in lead_bytes:
+        for trail in range(0x40, 0xFF):
+            try:
+                chars.add(bytes([lead, trail]).decode(codec))
+            except UnicodeDecodeError:
+                pass
+    return frozenset(chars)
 
 
-def _common_share(text: str, encoding: str) -> float:
-    """Share of the first Chinese characters of `text` that are everyday characters of `encoding`."""
-    standard, low, high = _COMMON_LEAD_BYTES[encoding]
-    sample = [c for c in text[:20000] if "\u4e00" <= c <= "\u9fff"][:1000]
-    common = 0
-    for char in sample:
-        try:
-            common += low <= char.encode(standard)[0] <= high
-        except UnicodeEncodeError:
-            pass
-    return common / max(len(sample), 1)
+@lru_cache(maxsize=None)
+def _everyday_of(encoding: str) -> frozenset[str]:
+    return _everyday("gb2312", range(0xB0, 0xD8)) if encoding == "gb18030" else _everyday("big5", range(0xA4, 0xC7))
+
+
+def _everyday_count(text: str, encoding: str) -> int:
+    """How many of the first characters of `text` are everyday characters of `encoding`."""
+    return sum(map(_everyday_of(encoding).__contains__, text[:2000]))
 
 
 def _least_damaged(body: bytes, encodings: list[str]) -> Decoded:

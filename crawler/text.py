@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 import opencc
@@ -20,7 +21,7 @@ _SYLLABLE = rf"[a-zü{TONE_MARKS}]{{1,6}}"
 # `區(qū)`, `產（chǎn）`, `產(chǎn yè)`: a parenthesised group of pinyin syllables right after a CJK
 # character, with at least one tone mark, so `(2024)`, `(PM2.5)`, `(试行)` never match.
 _TONED_PINYIN = re.compile(
-    rf"(?<=[{CJK}])[(（]\s*(?=[^)）]*[{TONE_MARKS}])({_SYLLABLE}(?:\s+{_SYLLABLE})*)\s*[)）]"
+    rf"[(（](?<=[{CJK}][(（])\s*(?=[^)）]*[{TONE_MARKS}])({_SYLLABLE}(?:\s+{_SYLLABLE})*)\s*[)）]"
 )
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2002-\u200b\u3000\ufeff]+")
@@ -40,15 +41,19 @@ def strip_pinyin(text: str, toneless: bool = False) -> str:
     `uses_pinyin_annotations`), and only where each syllable is a reading of the character it
     follows, so `泰州(Taizhou)` or `(de)` after an unrelated character stay.
     """
+    if "(" not in text and "（" not in text:
+        return text
     text = _TONED_PINYIN.sub("", text)
-    if toneless and ("(" in text or "（" in text):
+    if toneless:
         text = _TONELESS_PINYIN.sub(_drop_if_reading, text)
     return text
 
 
 def uses_pinyin_annotations(text: str) -> bool:
     """True when a page annotates its characters with toned pinyin (three times or more)."""
-    return len(_TONED_PINYIN.findall(text)) >= 3
+    if "(" not in text and "（" not in text:
+        return False
+    return sum(1 for _ in islice(_TONED_PINYIN.finditer(text), 3)) == 3
 
 
 _TONELESS_PINYIN = re.compile(rf"([{CJK}]{{1,4}})[(（]\s*([a-zü]{{1,6}}[1-5]?(?:\s+[a-zü]{{1,6}}[1-5]?){{0,3}})\s*[)）]")
@@ -136,7 +141,12 @@ def script_of(text: str) -> str:
     """`hant` when a noticeable share of the characters are Traditional-only, else `hans`: a
     Simplified page quoting one Traditional name must not be rewritten as a whole."""
     traditional = _t2s().traditional
-    count = sum(1 for char in text if char in traditional)
+    if traditional.isdisjoint(text):
+        return "hans"
+    # A Traditional page shows its script within its first lines; count the rest only if needed.
+    count = sum(map(traditional.__contains__, text[:1000]))
+    if count < 20:
+        count = sum(map(traditional.__contains__, text))
     if count and (count >= 20 or count >= 0.02 * max(_cjk_count(text), 1)):
         return "hant"
     return "hans"
