@@ -39,3 +39,8 @@ PROXY_URL = None
 LOG_LEVEL = "INFO"
 LOG_FORMATTER = "crawler.pipelines.LogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
+
+# `crawler crawl --url`: the list page a site without a site module is crawled from, and how
+# many list pages (the first one included) its pagination is followed for.
+GENERIC_START_URL = None
+GENERIC_MAX_LIST_PAGES = 5
