@@ -54,7 +54,7 @@ _INFO_BLOCKS = (
 )
 _DATE_LABEL = re.compile(
     r"(?:发布时间|发布日期|发表时间|发文日期|成文日期|时间|日期|发布于|更新时间)\s*[:：]?\s*"
-    r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}[^\n]{0,12})"
+    r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2})?)?)"
 )
 # A full date (year, month, day) as date stamps write it, and one with a time of day.
 _FULL_DATE = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)(?:\s*日)?(?:\s*\d{1,2}[:：]\d{2}(?::\d{2})?)?")
