@@ -60,7 +60,9 @@ def clean_article(raw: RawArticle, fetched_at: datetime | None = None) -> dict:
         kept.append(line)
     kept = drop_boilerplate(kept)
 
-    published = parse_date(_prepare(raw.published), now=fetched_at) or date_from_url(raw.url, now=fetched_at)
+    url_date = date_from_url(raw.url, now=fetched_at)
+    year = int(url_date[:4]) if url_date else None
+    published = parse_date(_prepare(raw.published), now=fetched_at, year=year) or url_date
     return {
         "url": raw.url,
         "site": raw.site,

@@ -214,7 +214,7 @@ def _generic_title(root, tags: dict[str, str]) -> str | None:
     return re.split(r"\s*(?:[_|｜]|--?|—+)\s*", page_title)[0] or tags.get("og:title") or None
 
 
-def page_text(body) -> str:
+def _page_text(body) -> str:
     return normalize_space(" ".join(_visible_texts(body)))
 
 
@@ -240,7 +240,7 @@ def _generic_published(root, body, tags: dict[str, str], info: str, title: str |
     found = _from_meta(tags, "published")
     if found:
         return found
-    text = page_text(body)
+    text = _page_text(body)
     for source in (info, text[:5000]):
         m = _DATE_LABEL.search(source)
         if m:

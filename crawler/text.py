@@ -152,12 +152,6 @@ def script_of(text: str) -> str:
     return "hans"
 
 
-def to_simplified(text: str) -> tuple[str, str]:
-    """Return (Simplified text, original script `hans`/`hant`)."""
-    script = script_of(text)
-    return convert_like(text, script), script
-
-
 def convert_like(text: str, script: str) -> str:
     """Convert a field of a page to Simplified when the page as a whole is Traditional."""
     return _t2s().convert(text) if script == "hant" else text

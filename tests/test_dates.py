@@ -59,6 +59,11 @@ def test_parse_date(text, expected):
     assert parse_date(text, now=NOW) == expected
 
 
+def test_month_day_takes_the_year_from_context():
+    assert parse_date("7月24日 10:33", now=NOW, year=2022) == "2022-07-24T10:33:00+08:00"
+    assert parse_date("2023年7月24日", now=NOW, year=2022) == "2023-07-24"  # a written year wins
+
+
 @pytest.mark.parametrize("url, expected", [
     ("http://www.gov.cn/xinwen/2022-08/17/content_5705.htm", "2022-08-17"),
     ("http://sthjj.example.gov.cn/xwzx/t20220817_123456.html", "2022-08-17"),
