@@ -63,7 +63,8 @@ _FURNITURE_BLOCK_TAGS = ("div", "ul", "ol", "dl", "table", "section", "aside", "
 # Class or id names of blocks that are not article text, whatever the CMS.
 _FURNITURE_NAME = re.compile(
     r"comment|pinglun|reply|related|xiangguan|recommend|tuijian|share|fenxiang|footer|sidebar|"
-    r"\bnav|breadcrumb|crumb|position|location|toolbar|pager|pagination|\bad\b|advert|qrcode|erweima",
+    r"\bnav|breadcrumb|crumb|position|location|toolbar|pager|pagination|\bad\b|advert|qrcode|erweima|"
+    r"promo|weixin|wechat|\bwx[-_]",
     re.IGNORECASE,
 )
 # A line that starts what comes after an article: related lists, comments.

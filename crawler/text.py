@@ -174,13 +174,16 @@ _FURNITURE_ANYWHERE = re.compile(
     r"字号[:：]?\s*[大中小]|【\s*[大中小]\s*】|返回顶部|版权所有|All Rights Reserved|"
     r"ICP备|公网安备|转载请注明|如有侵权|请联系我们删除|仅供参考|不对文章内容|上一页|下一页|上一篇|下一篇|"
     r"展开全文|阅读全文|发送给朋友|推荐给朋友|发表评论|我要评论|已被阅读|阅读次数|点击次数|浏览次数|"
-    r"第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页"
+    r"第\s*\d+\s*页\s*/?\s*共\s*\d+\s*页|于\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*发表|发表于\s*\d{4}"
 )
 # A date stamp line: a numeric date (2022-02-13, 2022/2/13 or with a time of day) next to a
 # byline label, as CMSs print under the headline. Prose writes dates as 2022年2月13日.
 _DATE_STAMP = re.compile(r"(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}:\d{2}")
+_CLAUSE = re.compile(r"[，。；！？]")
 _STAMP_LABEL = re.compile(r"来源|发布|更新|作者|编辑|点击|浏览|阅读|访问|字号|打印")
-_HOTLINE = re.compile(r"(?:热线|电话|手机|传真|微信|QQ|邮箱)\s*[:：/]?\s*[\d+\-() ]{7,}|@\w+\.\w+")
+_HOTLINE = re.compile(
+    r"(?:热线|电话|手机|传真|微信|QQ|邮箱)\s*[:：/]?\s*[\d+\-() ]{7,}|@\w+\.\w+|(?<!\d)[48]00[-\s]?\d{3,4}[-\s]?\d{3,4}(?!\d)"
+)
 
 
 def is_boilerplate(line: str) -> bool:
@@ -196,7 +199,10 @@ def is_boilerplate(line: str) -> bool:
         return True
     if len(line) < 80 and not _is_sentence(line) and (_FURNITURE_ANYWHERE.search(line) or _HOTLINE.search(line)):
         return True
-    return len(line) < 60 and bool(_DATE_STAMP.search(line)) and bool(_STAMP_LABEL.search(line))
+    if not _DATE_STAMP.search(line):
+        return False
+    # a byline: a numeric date with a label, or a short line with a date and no sentence in it
+    return len(line) < 60 and bool(_STAMP_LABEL.search(line)) or len(line) < 40 and not _CLAUSE.search(line)
 
 
 def _is_sentence(line: str) -> bool:
