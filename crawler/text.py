@@ -56,16 +56,16 @@ def uses_pinyin_annotations(text: str) -> bool:
     return sum(1 for _ in islice(_TONED_PINYIN.finditer(text), 3)) == 3
 
 
-_TONELESS_PINYIN = re.compile(rf"([{CJK}]{{1,4}})[(（]\s*([a-zü]{{1,6}}[1-5]?(?:\s+[a-zü]{{1,6}}[1-5]?){{0,3}})\s*[)）]")
+_TONELESS_PINYIN = re.compile(rf"[(（](?<=[{CJK}][(（])\s*([a-zü]{{1,6}}[1-5]?(?:\s+[a-zü]{{1,6}}[1-5]?){{0,3}})\s*[)）]")
 
 
 def _drop_if_reading(match: re.Match) -> str:
-    chars, group = match.group(1), match.group(2).split()
-    if len(group) > len(chars):
-        return match.group(0)
-    annotated = chars[len(chars) - len(group):]
-    if all(syllable.rstrip("12345") in _readings(char) for char, syllable in zip(annotated, group)):
-        return chars
+    """Drop `(de)` when each syllable reads the character before it (`產業(chan ye)`)."""
+    group = match.group(1).split()
+    annotated = match.string[max(0, match.start() - len(group)): match.start()]
+    if len(annotated) == len(group) and all(
+            syllable.rstrip("12345") in _readings(char) for char, syllable in zip(annotated, group)):
+        return ""
     return match.group(0)
 
 
