@@ -57,13 +57,28 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
     candidates = [resolve_encoding(label) for label in declared if label]
     for encoding in dict.fromkeys(c for c in candidates if c and c not in _UNTRUSTED):
         text = _strict(body, encoding)
-        if text is not None:
+        if text is not None and encoding not in _SNIFF_ORDER:
             return Decoded(text, encoding, False)
-    sniffed = [(text, encoding) for encoding in _SNIFF_ORDER if (text := _strict(body, encoding)) is not None]
+        if text is not None:
+            # A GB or Big5 label is checked against the other: Big5 pages labelled gb2312 exist,
+            # and each decodes the other's bytes without error. The label wins a tie.
+            return _more_everyday([(text, encoding)] + _sniffed(body, encoding))
+    sniffed = _sniffed(body)
     if sniffed:
-        text, encoding = max(sniffed, key=lambda pair: _everyday_count(*pair))
-        return Decoded(text, encoding, False)
+        return _more_everyday(sniffed)
     return _least_damaged(body, [c for c in candidates if c] + ["utf-8", *_SNIFF_ORDER])
+
+
+def _sniffed(body: bytes, skip: str = "") -> list[tuple[str, str]]:
+    """(text, encoding) for each Chinese encoding that decodes the bytes without error."""
+    return [(text, encoding) for encoding in _SNIFF_ORDER
+            if encoding != skip and (text := _strict(body, encoding)) is not None]
+
+
+def _more_everyday(decodings: list[tuple[str, str]]) -> Decoded:
+    counts = [_everyday_count(text, encoding) for text, encoding in decodings]
+    text, encoding = decodings[counts.index(max(counts))]  # the first of equals
+    return Decoded(text, encoding, False)
 
 
 # Everyday characters of each national standard: GB2312 level 1 (lead bytes B0-D7) and Big5's

@@ -52,3 +52,10 @@ def test_undeclared_big5_page_is_sniffed():
     text = "香港特別行政區政府新聞公報，今日發布。"
     decoded = decode_html(f"<html><body><p>{text}</p></body></html>".encode("big5hkscs"), "text/html")
     assert decoded.encoding == "big5hkscs" and text in decoded.text and not decoded.lossy
+
+
+def test_big5_page_labelled_gb2312_is_decoded_as_big5():
+    text = "臺北市政府舉辦市民座談會，聽取民眾對交通與環境的意見。"
+    body = f'<meta charset="gb2312"><p>{text}</p>'.encode("big5hkscs")
+    decoded = decode_html(body, "text/html; charset=gb2312")
+    assert decoded.encoding == "big5hkscs" and text in decoded.text
