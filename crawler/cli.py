@@ -60,11 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
                     "stored are not requested again; paging stops at the first list page holding only\n"
                     "known articles; list pages are asked for with their last ETag/Last-Modified. A run\n"
                     "that was killed is resumed by the next one. Only one crawl per database runs at a\n"
-                    "time (exit code 4 for the second). The full log goes to logs/ next to the database.",
+                    "time (exit code 4 for the second). The full log goes to logs/ next to the database.\n"
+                    "With --url, crawl a site that has no module from one of its list pages: article links\n"
+                    "are recognised by their URLs (t20220817_1.html, art_1_2.html, content_3.htm, dated\n"
+                    "folders) or long Chinese anchors, pagination by index_N.html or 下一页, on that host only,\n"
+                    "and articles are extracted by the generic chain; the site is named after the host.",
         epilog="examples:\n  crawler crawl investchn huaian --db output/articles.db\n  crawler crawl --all"
-               " --max-list-pages 20")
+               " --max-list-pages 20\n  crawler crawl --url http://www.example.gov.cn/xwzx/zwdt/ --max-pages 3")
     crawl.add_argument("sites", nargs="*", metavar="SITE", help="site names (the `name` of a spiders/ module)")
     crawl.add_argument("--all", action="store_true", help="crawl every site module")
+    crawl.add_argument("--url", metavar="START_URL", help="crawl the site of this list page without a site module")
+    crawl.add_argument("--max-pages", type=int, default=5, metavar="N",
+                       help="with --url: follow at most N list pages, the first included (default: 5)")
+    crawl.add_argument("--proxy", metavar="URL", help="send every request through this HTTP proxy")
     crawl.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file to write (default: {DEFAULT_DB})")
     crawl.add_argument("--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS,
                        help="Scrapy log level on stderr; the log file gets INFO (default: WARNING)")
@@ -217,11 +225,30 @@ def cmd_demo(args) -> int:
 def cmd_crawl(args) -> int:
     from crawler.site import site_classes
 
+    overrides = {"PROXY_URL": args.proxy} if args.proxy else {}
+    if args.url:
+        return _crawl_url(args, overrides)
     if args.all == bool(args.sites):
         raise ConfigError("name the sites to crawl, or pass --all (not both)")
     names = sorted(site_classes()) if args.all else args.sites
-    return _run_and_report(_sites_by_name(names), args.db, {"CRAWLER_MAX_LIST_PAGES": args.max_list_pages},
+    return _run_and_report(_sites_by_name(names), args.db, {**overrides, "CRAWLER_MAX_LIST_PAGES": args.max_list_pages},
                            args.log_level)
+
+
+def _crawl_url(args, overrides: dict) -> int:
+    from urllib.parse import urlsplit
+
+    from crawler.generic import GenericSpider
+
+    if args.sites or args.all:
+        raise ConfigError("--url crawls one site without a module: do not name sites or pass --all with it")
+    parts = urlsplit(args.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"not an http(s) URL: {args.url}")
+    if args.max_pages < 1:
+        raise ConfigError("--max-pages must be at least 1")
+    overrides.update({"GENERIC_START_URL": args.url, "GENERIC_MAX_LIST_PAGES": args.max_pages})
+    return _run_and_report([GenericSpider], args.db, overrides, args.log_level)
 
 
 def cmd_extract(args) -> int:

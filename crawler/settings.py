@@ -49,3 +49,8 @@ DISTRIBUTED_WORKER_NAME = None  # the worker's consumer name: keep it stable acr
 DISTRIBUTED_IDLE_EXIT = 0  # seconds a worker waits on an empty frontier before leaving (0: never)
 DISTRIBUTED_RECLAIM_AFTER = 300  # seconds after which a request another worker holds is taken over
 DISTRIBUTED_KNOWN_DB = None  # the store (or a copy) a worker reads to skip known articles
+
+# `crawler crawl --url`: the list page a site without a site module is crawled from, and how
+# many list pages (the first one included) its pagination is followed for.
+GENERIC_START_URL = None
+GENERIC_MAX_LIST_PAGES = 5

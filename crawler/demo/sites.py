@@ -195,7 +195,7 @@ def _content(site: str) -> list[Article]:
 
 def all_articles(site: str) -> list[Article]:
     """The articles a site publishes itself (seed first), without the ones it republishes."""
-    return [_seed(site)] + _content(site)
+    return ([_seed(site)] if site in _load("seeds") else []) + _content(site)
 
 
 SITES = {
@@ -254,4 +254,18 @@ NEW_SITES = {
         ),
     )
 }
-SITES_BY_HOST = {site.host: site for site in (*SITES.values(), *NEW_SITES.values())}
+# Demo sites without a site module, crawled with `crawler crawl --url` and the generic chain
+# (not part of `crawler demo`, which crawls the site modules).
+GENERIC_SITES = {
+    site.name: site
+    for site in (
+        DemoSite(  # a county government portal on a TRS-style CMS
+            name="linhu", host="www.linhu.gov.test", codec="utf-8", content_type="text/html; charset=utf-8",
+            script="hans", first_list="/xwzx/zwdt/", list_path="/xwzx/zwdt/index_{n}.html",
+            article_path="/xwzx/zwdt/t{ymd}_{slug}.html", paragraph='<p style="text-indent: 2em;">{}</p>',
+            list_item='<li><a href="{url}" title="{title}" target="_blank">{title}</a><span class="date">{date}</span></li>',
+            date_format="%Y-%m-%d %H:%M",
+        ),
+    )
+}
+SITES_BY_HOST = {site.host: site for site in (*SITES.values(), *NEW_SITES.values(), *GENERIC_SITES.values())}
