@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean browser-deps screenshots
+.PHONY: install demo test bench clean redis-deps browser-deps screenshots
 
 install: $(STAMP)
 
@@ -20,6 +20,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# Debian's redis-server, for distributed mode and its tests (which start their own on loopback).
+redis-deps:
+	command -v redis-server >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 redis-server; }
 
 # Debian's Chromium (driven by Playwright, which never downloads a browser) and a CJK font,
 # for the browser tests of `crawler serve`. .ci/run calls this before `make test`.

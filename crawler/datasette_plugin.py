@@ -1,12 +1,15 @@
 """The one Datasette plugin of `crawler serve`: one- and two-character searches, which the
 trigram index cannot match, go from the articles table's search box to the `search` canned
-query, whose LIKE fallback finds them and says so."""
+query, whose LIKE fallback finds them and says so; and the broken-site rule of `crawler report`
+becomes the SQL function the `broken_sites` query calls."""
 from __future__ import annotations
 
 import re
 from urllib.parse import parse_qs, quote
 
 from datasette import hookimpl
+
+from crawler.health import register_sql_functions
 
 TRIGRAM = 3
 _ARTICLES_PAGE = re.compile(r"/(?P<db>[^/]+)/articles")
@@ -36,3 +39,8 @@ def asgi_wrapper(datasette):
             await send({"type": "http.response.body", "body": b""})
         return redirect_short_searches
     return wrap
+
+
+@hookimpl
+def prepare_connection(conn):
+    register_sql_functions(conn)

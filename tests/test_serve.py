@@ -15,7 +15,7 @@ import sqlite_utils
 
 from conftest import ROOT, connect, run_crawler
 from crawler.datasette_plugin import short_search_target
-from crawler.health import broken_sites
+from crawler.health import broken_sites, load_runs, site_reports
 from crawler.process import admit
 from crawler.serve import ARTICLE_COLUMNS, metadata
 from crawler.store import MIGRATIONS, Store
@@ -110,29 +110,21 @@ def _runs(store: Store, site: str, *runs: dict) -> None:
         store.finish_run(run_id, status, "finished", 1.0, counts)
 
 
-def test_broken_site_rule(tmp_path):
+def test_broken_site_query_flags_exactly_what_crawler_report_flags(tmp_path):
     store = Store(tmp_path / "t.db")
-    normal = {}
+    normal = {"article_links": 10}
     _runs(store, "steady", normal, normal, normal)
-    _runs(store, "emptied", normal, normal, {"articles_new": 0, "empty_bodies": 8})
-    _runs(store, "vanished", normal, {"pages_fetched": 2, "articles_new": 0})
-    _runs(store, "quiet", normal, {"pages_fetched": 2, "articles_new": 0, "skipped_known": 12})
-    _runs(store, "undated", {"missing_dates": 10}, {"missing_dates": 10})  # never had dates: no jump
-    _runs(store, "undated-now", normal, {"missing_dates": 9})
-    _runs(store, "fallback", normal, {"fallbacks": 6})
-    _runs(store, "dead-link", {"http_errors": 1}, {"http_errors": 1})  # one link, refetched each run
-    _runs(store, "erroring", {"http_errors": 5}, {"http_errors": 6})
-    _runs(store, "new-site-erroring", {"http_errors": 6})  # once is not repeated
+    _runs(store, "emptied", normal, normal, {"articles_new": 0, "empty_bodies": 8, "article_links": 8})
+    _runs(store, "vanished", normal, {"pages_fetched": 2, "articles_new": 0, "article_links": 0})
+    _runs(store, "quiet", normal, {"pages_fetched": 2, "articles_new": 0, "skipped_known": 12, "article_links": 12})
+    _runs(store, "undated-now", normal, {"missing_dates": 9, **normal})
+    _runs(store, "fallback", normal, {"fallbacks": 6, **normal})
+    _runs(store, "erroring", {"http_errors": 15, **normal}, {"http_errors": 16, **normal})
     _runs(store, "down", normal, {"pages_fetched": 0, "articles_new": 0})
     found = {row["site"]: row["reasons"] for row in broken_sites(store.db.conn)}
-    assert found == {
-        "emptied": "empty bodies jumped",
-        "vanished": "no articles found where earlier runs found some",
-        "undated-now": "missing dates jumped",
-        "fallback": "extractor fallbacks jumped",
-        "erroring": "HTTP errors in the last two runs",
-        "down": "last run failed; no articles found where earlier runs found some",
-    }
+    reports = site_reports(load_runs(tmp_path / "t.db", 30))
+    assert found == {r["site"]: "; ".join(f["message"] for f in r["flags"]) for r in reports if r["flags"]}
+    assert set(found) == {"emptied", "vanished", "undated-now", "fallback", "erroring", "down"}
     store.close()
 
 
