@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.health import register_sql_functions
 from crawler.serve import dashboard
 from datasette_server import serving
 from test_serve import seed_phrase
@@ -91,6 +92,7 @@ def test_dashboard_draws_every_chart_from_the_store(page, demo_db, screenshots):
     charts = dashboard("demo")["charts"]
     page.goto("/-/dashboards/health")
     with sqlite3.connect(demo_db) as db:
+        register_sql_functions(db)  # as crawler serve's plugin does
         for slug, chart in charts.items():
             rows = db.execute(chart["query"]).fetchall()
             assert rows, f"{slug}: the demo database gives this chart no data"
