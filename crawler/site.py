@@ -50,6 +50,8 @@ class SiteSpider(scrapy.Spider):
 
 
 def _hrefs(response, query: str) -> list[str]:
+    if not query:  # a freshly scaffolded site module has no selectors yet
+        return []
     hrefs = (n.root if isinstance(n.root, str) else n.attrib.get("href", "") for n in select(response.selector, query))
     return [href.strip() for href in hrefs if href.strip() and not href.startswith(("javascript:", "#"))]
 

@@ -18,6 +18,7 @@ RUN_COUNTERS = (
     "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
     "empty_bodies", "missing_dates", "fallbacks", "errors",
 )
+LIST_PAGE_COUNTERS = ("list_pages", "list_pages_not_modified", "article_links")  # schema 2
 
 
 def utc_now() -> str:
@@ -66,6 +67,50 @@ def _initial_schema(db: sqlite_utils.Database) -> None:
     )
 
 
+def _incremental_crawls(db: sqlite_utils.Database) -> None:
+    """Schema 2: what a run still has to fetch (so a killed run resumes), the validators of list
+    pages (for conditional requests), and the list-page counters `crawler report` judges by."""
+    db["frontier"].create(
+        {"site": str, "url": str, "callback": str, "errback": str, "meta": str, "attempts": int, "added_at": str},
+        pk=("site", "url"), not_null={"site", "url", "meta", "attempts"}, if_not_exists=True,
+    )
+    db["list_validators"].create({"url": str, "etag": str, "last_modified": str, "checked_at": str},
+                                 pk="url", if_not_exists=True)
+    for column in LIST_PAGE_COUNTERS:
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{column}] INTEGER DEFAULT 0")
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN [log_file] TEXT")
+
+
+def _full_text_search(db: sqlite_utils.Database) -> None:
+    """`articles_fts`: title and body indexed by trigrams, so that any Chinese substring of
+    three or more characters is found (unicode61 would treat a whole run of Chinese text as one
+    word). Triggers keep it in step with `articles` in the writer's own transaction; `rebuild`
+    indexes the articles of a database created before this migration. Plain SQL, not
+    sqlite-utils' enable_fts, which would commit the migration's transaction half way."""
+    db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5("
+               "title, body, content=\"articles\", content_rowid=\"id\", tokenize=\"trigram\")")
+    db.execute("CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN "
+               "INSERT INTO articles_fts (rowid, title, body) VALUES (new.id, new.title, new.body); END")
+    db.execute("CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN "
+               "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
+               "VALUES ('delete', old.id, old.title, old.body); END")
+    db.execute("CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body ON articles BEGIN "
+               "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
+               "VALUES ('delete', old.id, old.title, old.body); "
+               "INSERT INTO articles_fts (rowid, title, body) VALUES (new.id, new.title, new.body); END")
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+
+
+def _facets(db: sqlite_utils.Database) -> None:
+    """`published_month` (`2022-07`), computed on read, so that browsers can facet by month
+    (virtual: writers never set it), and indexes on the facet columns, so that counting them
+    reads an index instead of every row with its body (`site` has one already)."""
+    db.execute("ALTER TABLE articles ADD COLUMN published_month TEXT "
+               "GENERATED ALWAYS AS (substr(published, 1, 7)) VIRTUAL")
+    for column in ("published_month", "extractor", "script"):
+        db.execute(f"CREATE INDEX idx_articles_{column} ON articles ({column})")
+
+
 # Per-run counts of the faults a crawl met (crawl_runs columns added by the migration below).
 FAULT_COUNTERS = (
     "retries", "timeouts", "oversize", "truncated", "robots_forbidden", "attachments", "trapped",
@@ -88,7 +133,7 @@ def _attachments_and_fault_counts(db: sqlite_utils.Database) -> None:
 
 
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
-MIGRATIONS = [_initial_schema, _attachments_and_fault_counts]
+MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -131,16 +176,20 @@ class Store:
     def transaction(self):
         """All or nothing: a crash between two statements never leaves half an article.
         (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)
+        Inside another transaction it is a savepoint, so a batch of pages can share one commit.
         A full disk is a StoreError, kept in `failure` so the command can report it."""
+        nested = self.db.conn.in_transaction
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("SAVEPOINT page" if nested else "BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
                 if self.db.conn.in_transaction:  # SQLite has rolled back already on some errors
-                    self.db.execute("ROLLBACK")
+                    self.db.execute("ROLLBACK TO page" if nested else "ROLLBACK")
+                    if nested:
+                        self.db.execute("RELEASE page")
                 raise
-            self.db.execute("COMMIT")
+            self.db.execute("RELEASE page" if nested else "COMMIT")
         except sqlite3.OperationalError as exc:
             if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
                 raise
@@ -165,12 +214,32 @@ class Store:
             [canonical_url, canonical_url],
         ).fetchone())
 
-    def article_with_hash(self, content_hash: str) -> int | None:
-        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
-                              [content_hash]).fetchone()
+    def article_with_hash(self, content_hash: str, other_than: int | None = None) -> int | None:
+        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? AND id IS NOT ? ORDER BY id LIMIT 1",
+                              [content_hash, other_than]).fetchone()
         return row[0] if row else None
 
+    def stored_ids(self, site: str | None = None) -> list[int]:
+        """Ids of the articles whose raw page is kept, optionally of one site."""
+        query = "SELECT a.id FROM articles a JOIN raw_pages r ON r.article_id = a.id"
+        rows = self.db.execute(query + (" WHERE a.site = ?" if site else "") + " ORDER BY a.id",
+                               [site] if site else []).fetchall()
+        return [row[0] for row in rows]
+
+    def stored_page(self, article_id: int) -> tuple[dict, bytes]:
+        """An article row and its raw page bytes as fetched."""
+        cursor = self.db.execute(
+            "SELECT a.*, r.content_type AS raw_content_type, r.html_zlib FROM articles a "
+            "JOIN raw_pages r ON r.article_id = a.id WHERE a.id = ?", [article_id])
+        names = [column[0] for column in cursor.description]
+        row = dict(zip(names, cursor.fetchone()))
+        return row, zlib.decompress(row.pop("html_zlib"))
+
     # --- writes -------------------------------------------------------------------------------
+    def update_article(self, article_id: int, values: dict) -> None:
+        with self.transaction():
+            self._update("articles", article_id, values)
+
     def add_article(self, record: dict, raw_html: bytes, content_type: str | None) -> int:
         row = {k: v for k, v in record.items() if k in self._article_columns}
         with self.transaction():
@@ -189,18 +258,30 @@ class Store:
                 "site": record["site"], "fetched_at": record["fetched_at"], "run_id": record.get("run_id"),
             })
 
-    def start_run(self, site: str, invocation: str) -> int:
+    def start_run(self, site: str, invocation: str, log_file: str | None = None) -> int:
         with self.transaction():
             return self._insert("crawl_runs", {
                 "invocation": invocation, "site": site, "started_at": utc_now(), "status": "running",
-                **{name: 0 for name in RUN_COUNTERS},
+                "log_file": log_file, **{name: 0 for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
             })
+
+    def update_run_counts(self, run_id: int, counts: dict) -> None:
+        """The counts so far of a running run (what a killed run had done stays visible)."""
+        with self.transaction():
+            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS})
+
+    def mark_killed_runs(self) -> int:
+        """Runs still `running` although no crawler holds the database: their process died."""
+        with self.transaction():
+            return self.db.execute(
+                "UPDATE crawl_runs SET status = 'killed', finish_reason = 'killed' WHERE status = 'running'").rowcount
 
     def finish_run(self, run_id: int, status: str, finish_reason: str, duration_s: float, counts: dict) -> None:
         with self.transaction():
             self._update("crawl_runs", run_id, {
                 "finished_at": utc_now(), "status": status, "finish_reason": finish_reason,
-                "duration_s": round(duration_s, 3), **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS},
+                "duration_s": round(duration_s, 3),
+                **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
             })
 
     def add_attachments(self, rows: list[dict]) -> int:
