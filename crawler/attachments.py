@@ -13,6 +13,7 @@ from scrapy import Request
 from scrapy.http import TextResponse
 
 from crawler.failures import NotAnArticle
+from crawler.frontier import Frontier
 from crawler.store import shared_store, utc_now
 
 # File name extensions of attachments (`ofd`, `wps`, `et`, `ceb` are Chinese office formats).
@@ -101,4 +102,6 @@ class AttachmentResponses(_Recorder):
             return response
         referer = request.headers.get("Referer")
         self.record({response.url: (kind, content_type)}, found_on=referer.decode("latin-1") if referer else "")
+        # Settled for good: the next run must not take it from the frontier again.
+        Frontier(self.store, self.crawler.spider.name).done((request.meta.get("redirect_urls") or [request.url])[0])
         raise NotAnArticle(f"attachment ({kind}): {response.url}")

@@ -25,7 +25,8 @@ def exclusive(db: str | Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise StoreError(f"cannot create lock file {path}: {exc.strerror}: {exc.filename}") from exc
+        raise StoreError(f"cannot use database {path.with_suffix('')}: cannot create its lock file: "
+                         f"{exc.strerror}: {exc.filename}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

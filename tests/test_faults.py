@@ -137,9 +137,10 @@ def test_traps_are_cut_off_and_counted(fault_crawl):
     hits = fault_crawl["hits"]
     pages = lambda prefix: sum(1 for path in hits if path.startswith(prefix))  # noqa: E731
     assert pages("/calendar?") == FAST["TRAP_MAX_QUERY_PAGES"] + 1  # the start page, then the bound
-    assert pages("/search?") == FAST["TRAP_MAX_QUERY_PAGES"] + 1
+    # Query pagination without articles also ends where a list page holds no new article.
+    assert 2 <= pages("/search?") <= FAST["TRAP_MAX_QUERY_PAGES"] + 1
     assert pages("/archive/") == FAST["DEPTH_LIMIT"] + 1
-    assert fault_crawl["run"]["trapped"] >= 3
+    assert fault_crawl["run"]["trapped"] >= 2  # the calendar and the archive; the search ended by itself
     assert fault_crawl["run"]["empty_lists"] >= FAST["DEPTH_LIMIT"]  # pages with no articles are flagged
 
 
