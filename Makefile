@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean redis-deps browser-deps screenshots
 
 install: $(STAMP)
 
@@ -20,6 +20,22 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# Debian's redis-server, for distributed mode and its tests (which start their own on loopback).
+redis-deps:
+	command -v redis-server >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 redis-server; }
+
+# Debian's Chromium (driven by Playwright, which never downloads a browser) and a CJK font,
+# for the browser tests of `crawler serve`. .ci/run calls this before `make test`.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
+browser-deps:
+	dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(BROWSER_PACKAGES))
+
+# Refresh the README's screenshots of `crawler serve` from the browser tests.
+screenshots: install browser-deps
+	mkdir -p docs && SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q -m browser
 
 clean:
 	rm -rf $(VENV) build *.egg-info output/*.db output/*.db-*

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from crawler.dates import date_from_url, parse_date
 from crawler.extract import RawArticle
-from crawler.text import convert_like, drop_boilerplate, labelled_value, normalize_space, strip_pinyin, to_simplified
+from crawler.text import (convert_like, drop_boilerplate, labelled_value, normalize_space, script_of, strip_pinyin,
+                          uses_pinyin_annotations)
 
 RECORD_FIELDS = ("url", "site", "extractor", "title", "published", "source", "author", "summary", "body", "script")
 _SUMMARY_LABEL = re.compile(r"^[【\[]?(?:导读|导语|摘要|内容提要|核心提示)[】\]]?\s*[:：]\s*")
@@ -19,8 +20,8 @@ _SOURCE_LABELS = ("来源", "稿源", "信息来源", "文章来源", "出处")
 _AUTHOR_LABELS = ("作者", "记者", "撰稿", "文")
 
 
-def _prepare(text: str | None) -> str:
-    return strip_pinyin(normalize_space(text or ""))
+def _prepare(text: str | None, toneless_pinyin: bool = False) -> str:
+    return strip_pinyin(normalize_space(text or ""), toneless=toneless_pinyin)
 
 
 def _labelled_or_plain(text: str, labels: tuple[str, ...]) -> str | None:
@@ -35,21 +36,19 @@ def _labelled_or_plain(text: str, labels: tuple[str, ...]) -> str | None:
 
 def clean_article(raw: RawArticle, fetched_at: datetime | None = None) -> dict:
     """The stored record of one page: DESIGN.md's fields, `body` as paragraphs joined by `\\n`."""
-    title = _prepare(raw.title)
-    lines = [_prepare(line) for line in raw.body]
+    page = "\n".join(filter(None, [raw.title, *raw.body, raw.summary]))
+    toneless = uses_pinyin_annotations(page)
+    title = _prepare(raw.title, toneless)
+    lines = [_prepare(line, toneless) for line in raw.body]
     lines = [line for line in lines if line]
-    converted, script = to_simplified("\n".join([title, *lines]))
+    script = script_of("\n".join([title, *lines]))
 
     def simplified(text: str | None) -> str | None:
         return convert_like(text, script) if text else None
 
-    parts = converted.split("\n")
-    if len(parts) == len(lines) + 1:  # t2s keeps line breaks, so its lines are the converted fields
-        title, *lines = parts
-    else:  # a field with a line break of its own
-        title = simplified(title)
-        lines = [simplified(line) for line in lines]
-    summary = simplified(_prepare(raw.summary))
+    title = simplified(title)
+    lines = simplified("\n".join(lines)).split("\n") if lines else []
+    summary = simplified(_prepare(raw.summary, toneless))
     summary = _SUMMARY_LABEL.sub("", summary) if summary else None
     kept = []
     for line in lines:
@@ -61,7 +60,9 @@ def clean_article(raw: RawArticle, fetched_at: datetime | None = None) -> dict:
         kept.append(line)
     kept = drop_boilerplate(kept)
 
-    published = parse_date(_prepare(raw.published), now=fetched_at) or date_from_url(raw.url, now=fetched_at)
+    url_date = date_from_url(raw.url, now=fetched_at)
+    year = int(url_date[:4]) if url_date else None
+    published = parse_date(_prepare(raw.published), now=fetched_at, year=year) or url_date
     return {
         "url": raw.url,
         "site": raw.site,

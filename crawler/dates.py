@@ -48,7 +48,7 @@ def _build(y, mo, d, hh, mi, ss, now) -> str | None:
     return value.isoformat() if hh is not None else value.date().isoformat()
 
 
-def _absolute(text: str, now: datetime) -> str | None:
+def _absolute(text: str, now: datetime, year: int | None) -> str | None:
     m = _ISO_OFFSET.search(text)
     if m:
         y, mo, d, hh, mi, ss, tz = m.groups()
@@ -74,9 +74,10 @@ def _absolute(text: str, now: datetime) -> str | None:
     m = _MD.search(text)
     if m:
         mo, d, hh, mi, ss = m.groups()
-        # A month-day without a year belongs to the latest year that does not put it in the future.
-        for year in (now.year, now.year - 1):
-            found = _build(year, mo, d, hh, mi, ss, now)
+        # A month-day without a year takes the year the context gives (the URL's date), else the
+        # latest year that does not put it in the future.
+        for candidate in (year,) if year else (now.year, now.year - 1):
+            found = _build(candidate, mo, d, hh, mi, ss, now)
             if found:
                 return found
     return None
@@ -97,15 +98,16 @@ def _relative(text: str, now: datetime) -> str | None:
     return (now - timedelta(days=days * int(amount))).date().isoformat()
 
 
-def parse_date(text: str | None, now: datetime | None = None) -> str | None:
+def parse_date(text: str | None, now: datetime | None = None, year: int | None = None) -> str | None:
     """The first plausible date in `text`; an absolute date wins over a relative one
-    (`admin1年前 (2024-09-27)` -> `2024-09-27`). Relative dates count back from `now`."""
+    (`admin1年前 (2024-09-27)` -> `2024-09-27`). Relative dates count back from `now`; a
+    month and day without a year (`7月24日`) take `year` when the context gives one."""
     if not text:
         return None
     now = now or datetime.now(CHINA)
     if now.tzinfo is None:
         now = now.replace(tzinfo=CHINA)
-    return _absolute(text, now) or _relative(text, now)
+    return _absolute(text, now, year) or _relative(text, now)
 
 
 def date_from_url(url: str, now: datetime | None = None) -> str | None:

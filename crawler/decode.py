@@ -9,6 +9,7 @@ generic tools do: that turns Chinese into mojibake that looks like text.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
 
@@ -45,15 +46,77 @@ def _strict(body: bytes, encoding: str) -> str | None:
 def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
     bom_encoding, bom = read_bom(body)
     if bom_encoding:
-        return Decoded(body[len(bom):].decode(bom_encoding, "replace"), bom_encoding, False)
+        text = _strict(body[len(bom):], bom_encoding)
+        if text is not None:
+            return Decoded(text, bom_encoding, False)
+        return _least_damaged(body[len(bom):], [bom_encoding])
     text = _strict(body, "utf-8")
     if text is not None:
         return Decoded(text, "utf-8", False)
     declared = [http_content_type_encoding(content_type), html_body_declared_encoding(body)]
     candidates = [resolve_encoding(label) for label in declared if label]
-    for encoding in dict.fromkeys([c for c in candidates if c and c not in _UNTRUSTED] + list(_SNIFF_ORDER)):
+    for encoding in dict.fromkeys(c for c in candidates if c and c not in _UNTRUSTED):
         text = _strict(body, encoding)
-        if text is not None:
+        if text is not None and encoding not in _SNIFF_ORDER:
             return Decoded(text, encoding, False)
-    fallback = next((c for c in candidates if c and c not in _UNTRUSTED), "utf-8")
-    return Decoded(body.decode(fallback, "replace"), fallback, True)
+        if text is not None:
+            # A GB or Big5 label is checked against the other: Big5 pages labelled gb2312 exist,
+            # and each decodes the other's bytes without error. The label wins a tie.
+            return _more_everyday([(text, encoding)] + _sniffed(body, encoding))
+    sniffed = _sniffed(body)
+    if sniffed:
+        return _more_everyday(sniffed)
+    return _least_damaged(body, [c for c in candidates if c] + ["utf-8", *_SNIFF_ORDER])
+
+
+def _sniffed(body: bytes, skip: str = "") -> list[tuple[str, str]]:
+    """(text, encoding) for each Chinese encoding that decodes the bytes without error."""
+    return [(text, encoding) for encoding in _SNIFF_ORDER
+            if encoding != skip and (text := _strict(body, encoding)) is not None]
+
+
+def _more_everyday(decodings: list[tuple[str, str]]) -> Decoded:
+    counts = [_everyday_count(text, encoding) for text, encoding in decodings]
+    text, encoding = decodings[counts.index(max(counts))]  # the first of equals
+    return Decoded(text, encoding, False)
+
+
+# Everyday characters of each national standard: GB2312 level 1 (lead bytes B0-D7) and Big5's
+# frequently used characters (lead bytes A4-C6). Big5 bytes read as GBK, or the reverse, decode
+# without error but land mostly outside them.
+def _everyday(codec: str, lead_bytes: range) -> frozenset[str]:
+    chars = set()
+    for lead in lead_bytes:
+        for trail in range(0x40, 0xFF):
+            try:
+                chars.add(bytes([lead, trail]).decode(codec))
+            except UnicodeDecodeError:
+                pass
+    return frozenset(chars)
+
+
+@lru_cache(maxsize=None)
+def _everyday_of(encoding: str) -> frozenset[str]:
+    return _everyday("gb2312", range(0xB0, 0xD8)) if encoding == "gb18030" else _everyday("big5", range(0xA4, 0xC7))
+
+
+def _everyday_count(text: str, encoding: str) -> int:
+    """How many of the first characters of `text` are everyday characters of `encoding`."""
+    return sum(map(_everyday_of(encoding).__contains__, text[:2000]))
+
+
+def _least_damaged(body: bytes, encodings: list[str]) -> Decoded:
+    """A page with a few stray bytes (a pasted fragment in another encoding, a cut-off
+    character) in the encoding that loses the fewest of them; the lost bytes are dropped,
+    never stored as U+FFFD."""
+    best = None
+    for encoding in dict.fromkeys(encodings):
+        try:
+            text = body.decode(encoding, "replace")
+        except LookupError:
+            continue
+        damage = text.count("\ufffd")
+        if best is None or damage < best[0]:
+            best = (damage, text, encoding)
+    damage, text, encoding = best
+    return Decoded(text.replace("\ufffd", ""), encoding, True)

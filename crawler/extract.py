@@ -7,8 +7,10 @@ extractor produced the body. Everything here is a pure function of the page byte
 """
 from __future__ import annotations
 
+import codecs
 import copy
 import re
+from itertools import islice
 from dataclasses import dataclass, field
 
 import parsel
@@ -16,6 +18,7 @@ import trafilatura
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 
+from crawler.dates import date_from_url
 from crawler.decode import decode_html
 from crawler.text import CJK, normalize_space
 
@@ -46,14 +49,29 @@ _CMS_BODIES = (
     ".art_con", ".news_content", ".content_text", ".contentText", "#content", ".content",
     ".detail-content", ".zw", "#zw", "article", ".article",
 )
-_INFO_BLOCKS = (
-    "//*[contains(@class,'info') or contains(@class,'meta') or contains(@class,'time') or "
-    "contains(@class,'date') or contains(@class,'source') or contains(@class,'attr') or "
-    "contains(@id,'info') or contains(@id,'time') or contains(@id,'date')]"
-)
+_CMS_INDEX = {query: index for index, query in reversed(list(enumerate(_CMS_BODIES)))}
+# Byline blocks (date, source, author) by their class or id names.
+_INFO_CLASS = re.compile("info|meta|time|date|source|attr")
+_INFO_ID = re.compile("info|time|date")
 _DATE_LABEL = re.compile(
     r"(?:发布时间|发布日期|发表时间|发文日期|成文日期|时间|日期|发布于|更新时间)\s*[:：]?\s*"
-    r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}[^\n]{0,12})"
+    r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2})?)?)"
+)
+# A full date (year, month, day) as date stamps write it, and one with a time of day.
+_FULL_DATE = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)(?:\s*日)?(?:\s*\d{1,2}[:：]\d{2}(?::\d{2})?)?")
+_DATE_WITH_TIME = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)(?:\s*日)?\s*\d{1,2}[:：]\d{2}")
+_FURNITURE_BLOCK_TAGS = ("div", "ul", "ol", "dl", "table", "section", "aside", "nav", "p", "span", "td")
+# Class or id names of blocks that are not article text, whatever the CMS.
+_FURNITURE_NAME = re.compile(
+    r"comment|pinglun|reply|related|xiangguan|recommend|tuijian|share|fenxiang|footer|sidebar|"
+    r"\bnav|breadcrumb|crumb|position|location|toolbar|pager|pagination|\bad\b|advert|qrcode|erweima|"
+    r"promo|weixin|wechat|\bwx[-_]",
+    re.IGNORECASE,
+)
+# A line that starts what comes after an article: related lists, comments.
+_ARTICLE_END = re.compile(
+    r"^[【\[]?(?:相关(?:报道|新闻|文章|内容|阅读|链接|稿件|专题)|延伸阅读|推荐阅读|热门推荐|猜你喜欢|"
+    r"文章评论|发表评论|网友评论|我要评论|最新评论|评论列表)[】\]]?\s*[:：]?\s*$"
 )
 _SUMMARY_CLASSES = ("daodu", "summary", "abstract", "zhaiyao", "lead", "intro", "description")
 
@@ -140,8 +158,12 @@ def paragraphs(element) -> list[str]:
     return lines
 
 
+_CJK_RUN = re.compile(f"[{CJK}]+")
+_PUNCTUATION = re.compile(r"[，。；！？,;]")
+
+
 def cjk_len(text: str) -> int:
-    return len(re.findall(f"[{CJK}]", text))
+    return sum(map(len, _CJK_RUN.findall(text))) if text else 0
 
 
 def _body_from(elements, drop: tuple[str, ...] = ()) -> list[str]:
@@ -158,11 +180,15 @@ def _body_from(elements, drop: tuple[str, ...] = ()) -> list[str]:
 
 
 # --- the generic government-page extractor ---------------------------------------------------------
-def _meta_tags(sel: parsel.Selector) -> dict[str, str]:
+def _text_of(element) -> str:
+    return normalize_space("".join(element.itertext()))
+
+
+def _meta_tags(root) -> dict[str, str]:
     tags: dict[str, str] = {}
-    for meta in sel.xpath("//meta[@content]"):
-        key = (meta.attrib.get("name") or meta.attrib.get("property") or "").strip().lower()
-        content = normalize_space(meta.attrib.get("content", ""))
+    for meta in root.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or "").strip().lower()
+        content = normalize_space(meta.get("content") or "")
         if key and content and key not in tags:
             tags[key] = content
     return tags
@@ -172,37 +198,80 @@ def _from_meta(tags: dict[str, str], name: str) -> str | None:
     return next((tags[key] for key in _META[name] if tags.get(key)), None)
 
 
-def _generic_title(sel: parsel.Selector, tags: dict[str, str]) -> str | None:
+def _generic_title(root, tags: dict[str, str]) -> str | None:
     if tags.get("articletitle"):
         return tags["articletitle"]
-    page_title = select_text(sel, "title") or ""
-    for query in ("h1", "h2", "[class*=title]"):
-        for candidate in sel.css(query):
-            text = normalize_space(candidate.xpath("string()").get() or "")
+    page_title = " ".join(_text_of(t) for t in root.iter("title"))
+    headings = {tag: list(root.iter(tag)) for tag in ("h1", "h2")}
+    titled = [e for e in root.iter() if isinstance(e.tag, str) and "title" in e.get("class", "")]
+    for candidates in (headings["h1"], headings["h2"], titled):
+        for candidate in candidates:
+            text = _text_of(candidate)
             if len(text) >= 4 and text in page_title:
                 return text
-    h1 = select_text(sel, "(//h1)[1]")
-    if h1 and len(h1) >= 4:
+    h1 = _text_of(headings["h1"][0]) if headings["h1"] else ""
+    if len(h1) >= 4:
         return h1
     # `<title>` minus the site-name suffix: `标题_某某市人民政府` -> `标题`
     return re.split(r"\s*(?:[_|｜]|--?|—+)\s*", page_title)[0] or tags.get("og:title") or None
 
 
-def _info_text(sel: parsel.Selector) -> str:
-    texts = [normalize_space(node.xpath("string()").get() or "") for node in sel.xpath(_INFO_BLOCKS)[:20]]
+def _page_text(body) -> str:
+    return normalize_space(" ".join(_visible_texts(body)))
+
+
+def _visible_texts(root):
+    for node in root.iter():
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag and tag not in _SKIP_TAGS and node.text:
+            yield node.text
+        if node.tail:
+            yield node.tail
+
+
+def _info_text(root) -> str:
+    blocks = (e for e in root.iter() if isinstance(e.tag, str) and (
+        _INFO_CLASS.search(e.get("class", "")) or _INFO_ID.search(e.get("id", ""))))
+    texts = [_text_of(block) for block in islice(blocks, 20)]
     return " ".join(t for t in texts if len(t) < 300)
 
 
-def _generic_published(sel: parsel.Selector, tags: dict[str, str], info: str) -> str | None:
+def _generic_published(root, body, tags: dict[str, str], info: str, title: str | None) -> str | None:
+    """The page's own date: a government meta tag, a labelled date (`发布时间：…`), the date
+    stamp next to the headline, the canonical URL's date, the first date with a time of day."""
     found = _from_meta(tags, "published")
     if found:
         return found
-    for text in (info, normalize_space(sel.xpath("string(//body)").get() or "")[:3000]):
-        m = _DATE_LABEL.search(text)
+    text = _page_text(body)
+    for source in (info, text[:5000]):
+        m = _DATE_LABEL.search(source)
         if m:
             return m.group(1)
     m = re.search(r"于\s*(\d{4}年\d{1,2}月\d{1,2}日)\s*发表", info)
-    return m.group(1) if m else None
+    if m:
+        return m.group(1)
+    for window in _title_windows(text, title):
+        m = _FULL_DATE.search(window)
+        if m:
+            return m.group(0)
+    canonical = next((link.get("href") for link in root.iter("link") if link.get("rel") == "canonical"), None)
+    canonical = canonical or tags.get("og:url") or ""
+    if date_from_url(canonical):
+        return date_from_url(canonical)
+    m = _DATE_WITH_TIME.search(text)
+    return m.group(0) if m else None
+
+
+def _title_windows(text: str, title: str | None):
+    """The text right after each place the headline appears (where CMSs put the date stamp),
+    then right before it."""
+    if not title or len(title) < 4:
+        return
+    starts = [m.start() for m in re.finditer(re.escape(title[:20]), text)][:5]
+    for start in starts:
+        yield text[start + len(title): start + len(title) + 250]
+    for start in starts:
+        yield text[max(0, start - 120): start]
 
 
 def _generic_labelled(info: str, labels: str) -> str | None:
@@ -210,28 +279,69 @@ def _generic_labelled(info: str, labels: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _generic_summary(sel: parsel.Selector) -> str | None:
+def _generic_summary(root) -> str | None:
+    classed = [(e, e.get("class")) for e in root.iter() if isinstance(e.tag, str) and e.get("class")]
     for name in _SUMMARY_CLASSES:
-        text = select_text(sel, f"[class*={name}]")
-        if text and 10 <= len(text) <= 1000:
+        text = normalize_space(" ".join(_text_of(e) for e, names in classed if name in names))
+        if 10 <= len(text) <= 1000:
             return text
     return None
 
 
-def _score_blocks(root) -> dict:
+@dataclass(slots=True)
+class _Counts:
+    """Text measures of one element, computed for the whole page in one pass."""
+    chars: int = 0  # Chinese characters in all its text
+    punctuation: int = 0  # sentence punctuation in all its text
+    link_chars: int = 0  # Chinese characters inside its <a> elements
+    links: int = 0  # <a href> elements inside it
+    own_chars: int = 0  # Chinese characters in its own text nodes (not its children's)
+    own_punctuation: int = 0
+
+
+def _count_text(root) -> dict:
+    counts: dict = {}
+    for element in reversed(list(root.iter())):  # children before their parents
+        tag = element.tag if isinstance(element.tag, str) else ""
+        c = _Counts()
+        if tag and tag not in _SKIP_TAGS and element.text:
+            c.own_chars, c.own_punctuation = cjk_len(element.text), len(_PUNCTUATION.findall(element.text))
+        c.chars, c.punctuation = c.own_chars, c.own_punctuation
+        for child in element:
+            inner = counts[child]
+            tail_chars = cjk_len(child.tail) if child.tail else 0
+            tail_punctuation = len(_PUNCTUATION.findall(child.tail)) if child.tail else 0
+            c.own_chars += tail_chars
+            c.own_punctuation += tail_punctuation
+            c.chars += inner.chars + tail_chars
+            c.punctuation += inner.punctuation + tail_punctuation
+            c.link_chars += inner.link_chars
+            c.links += inner.links
+        if tag == "a":
+            c.link_chars = c.chars
+            c.links += 1 if element.get("href") else 0
+        counts[element] = c
+    return counts
+
+
+def _score_blocks(root, counts: dict) -> dict:
     """Content score per element: Chinese characters and sentence punctuation of the text blocks
     it holds, minus link text; parents get a share of their children's score."""
     scores: dict = {}
+    # comment threads and related lists can be long; they are still not the article
+    excluded = set()
+    for element in root.iter(*_FURNITURE_BLOCK_TAGS):
+        if element not in excluded and _FURNITURE_NAME.search(_names_of(element)):
+            excluded.update(element.iter())
     for block in root.iter("p", "div", "td", "section", "article", "li", "span", "font"):
+        if block in excluded:
+            continue
+        c = counts[block]
         # A div is scored on its own text only, so that a page wrapper does not win by nesting.
-        own = normalize_space("".join(block.xpath("text()")) if block.tag == "div" else block.xpath("string()"))
-        chars = cjk_len(own)
-        if chars < 10:
+        chars, punctuation = (c.own_chars, c.own_punctuation) if block.tag == "div" else (c.chars, c.punctuation)
+        if chars < 10 or c.link_chars > chars * 0.5:
             continue
-        link_chars = sum(cjk_len(a.xpath("string()")) for a in block.iter("a"))
-        if link_chars > chars * 0.5:
-            continue
-        score = chars + 10 * len(re.findall(r"[，。；！？,;]", own)) - 2 * link_chars
+        score = chars + 10 * punctuation - 2 * c.link_chars
         parent = block.getparent()
         if parent is None:
             continue
@@ -242,31 +352,66 @@ def _score_blocks(root) -> dict:
     return scores
 
 
-def _link_density(element) -> float:
-    text = cjk_len(element.xpath("string()"))
-    links = sum(cjk_len(a.xpath("string()")) for a in element.iter("a"))
-    return links / max(text, 1)
+def _cms_containers(root) -> list[list]:
+    """Elements matching each of `_CMS_BODIES`, in its order, found in one pass over the page."""
+    found: list[list] = [[] for _ in _CMS_BODIES]
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for token in element.get("class", "").split():
+            if "." + token in _CMS_INDEX:
+                found[_CMS_INDEX["." + token]].append(element)
+        element_id = element.get("id")
+        if element_id and "#" + element_id in _CMS_INDEX:
+            found[_CMS_INDEX["#" + element_id]].append(element)
+        if element.tag in _CMS_INDEX:
+            found[_CMS_INDEX[element.tag]].append(element)
+    return found
 
 
-def _generic_body(sel: parsel.Selector) -> tuple[list[str], str]:
-    best = None
-    for query in _CMS_BODIES:
-        for node in sel.css(query):
-            element = node.root
-            chars = cjk_len(element.xpath("string()"))
-            if chars >= MIN_BODY_CHARS and _link_density(element) < 0.3:
-                if best is None or chars > best[1]:
-                    best = (element, chars)
-        if best:
-            return _body_from([best[0]]), "generic"
-    body = sel.css("body")
-    scores = _score_blocks(body[0].root if body else sel.root)
+def _generic_body(root) -> tuple[list[str], str]:
+    counts = _count_text(root)
+    for candidates in _cms_containers(root):
+        qualified = [e for e in candidates if counts[e].chars >= MIN_BODY_CHARS
+                     and counts[e].link_chars < 0.3 * counts[e].chars]
+        if qualified:
+            return _article_lines(max(qualified, key=lambda e: counts[e].chars), counts), "generic"
+    scores = _score_blocks(root, counts)
     if scores:
-        element = max(scores, key=scores.get)
-        lines = _body_from([element])
+        lines = _article_lines(max(scores, key=scores.get), counts)
         if cjk_len("".join(lines)) >= MIN_BODY_CHARS:
             return lines, "generic"
     return [], "generic"
+
+
+def _article_lines(container, counts: dict) -> list[str]:
+    """The paragraphs of a body container without what CMSs and blogs put inside it: link
+    lists (related articles, navigation), comment threads, forms; cut at the first heading
+    of what follows an article (相关报道, 发表评论...) once some article text has come."""
+    doomed = [element for element in container.iter(*_FURNITURE_BLOCK_TAGS) if element is not container and (
+        _FURNITURE_NAME.search(_names_of(element)) or _is_link_list(counts[element]))]
+    doomed += container.iter("form")
+    copied = copy.deepcopy(container)
+    copied.tail = None
+    twin = dict(zip(container.iter(), copied.iter()))
+    for element in doomed:
+        _remove(twin[element])
+    lines = paragraphs(copied)
+    seen = 0
+    for index, line in enumerate(lines):
+        if seen >= 2 * MIN_BODY_CHARS and _ARTICLE_END.match(line):
+            return lines[:index]
+        seen += cjk_len(line)
+    return lines
+
+
+def _names_of(element) -> str:
+    return f"{element.get('class', '')} {element.get('id', '')}"
+
+
+def _is_link_list(c: _Counts) -> bool:
+    """A block that is mostly link text, with several links: a list of other articles."""
+    return c.links >= 2 and c.link_chars > 0.5 * max(c.chars, 1)
 
 
 def _trafilatura_body(html: str, url: str) -> list[str]:
@@ -276,7 +421,19 @@ def _trafilatura_body(html: str, url: str) -> list[str]:
 
 
 # --- the chain -----------------------------------------------------------------------------------
+class NotHtml(ValueError):
+    """The bytes are not a text page (an image, a PDF, an executable)."""
+
+
+def _is_binary(body: bytes) -> bool:
+    """NUL bytes do not occur in HTML, except in UTF-16 pages, which start with a BOM."""
+    head = body[:4096]
+    return b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+
+
 def parse_page(body: bytes, content_type: str | None = None) -> tuple[parsel.Selector, str, bool]:
+    if _is_binary(body):
+        raise NotHtml("not an HTML page: the bytes are binary")
     decoded = decode_html(body, content_type)
     # lxml rejects a str with an encoding declaration only for XML; HTML parses fine.
     return parsel.Selector(text=decoded.text or "<html></html>"), decoded.encoding, decoded.lossy
@@ -311,12 +468,16 @@ def extract(body: bytes, url: str = "", site=None, content_type: str | None = No
         # go and extract the sidebar instead).
         article.extractor = f"site:{site_name}"
     else:
-        article.body, article.extractor = _generic_body(sel)
+        article.body, article.extractor = _generic_body(_body_of(sel))
         if cjk_len("".join(article.body)) < MIN_BODY_CHARS:
             article.body, article.extractor = _trafilatura_body(sel.get(), url), "trafilatura"
 
     _fill_generic(article, sel, set(rules) | {n for n in TEXT_FIELDS if hasattr(site, f"extract_{n}")})
     return article
+
+
+def _body_of(sel: parsel.Selector):
+    return next(sel.root.iter("body"), sel.root)
 
 
 def _fill_generic(article: RawArticle, sel: parsel.Selector, site_fields: set[str]) -> None:
@@ -327,14 +488,15 @@ def _fill_generic(article: RawArticle, sel: parsel.Selector, site_fields: set[st
                and (name not in site_fields or name == "title")]
     if not missing:
         return
-    tags = _meta_tags(sel)
-    info = _info_text(sel)
+    root, body = sel.root, _body_of(sel)
+    tags = _meta_tags(root)
+    info = _info_text(root)
     generic = {
-        "title": lambda: _generic_title(sel, tags),
-        "published": lambda: _generic_published(sel, tags, info),
+        "title": lambda: _generic_title(root, tags),
+        "published": lambda: _generic_published(root, body, tags, info, article.title),
         "source": lambda: _from_meta(tags, "source") or _generic_labelled(info, "来源|稿源|信息来源|文章来源"),
         "author": lambda: _from_meta(tags, "author") or _generic_labelled(info, "作者|记者"),
-        "summary": lambda: _generic_summary(sel),
+        "summary": lambda: _generic_summary(root),
     }
     for name in missing:
         setattr(article, name, generic[name]())

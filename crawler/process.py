@@ -30,6 +30,7 @@ class Outcome:
 def record_of(page: Page, site=None) -> dict:
     """The clean record of a fetched page; `site` is its site spider class or None."""
     raw = extract(page.body, page.url, site=site, content_type=page.content_type)
+    raw.site = raw.site or page.site  # a site crawled without a module (`crawl --url`) goes by its host
     fetched = datetime.fromisoformat(page.fetched_at) if page.fetched_at else None
     record = clean_article(raw, fetched_at=fetched)
     record["fetched_at"] = page.fetched_at

@@ -27,15 +27,53 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 COOKIES_ENABLED = False
 
 ITEM_PIPELINES = {"crawler.pipelines.ArticlePipeline": 300}
-SPIDER_MIDDLEWARES = {"crawler.middlewares.SkipKnownArticles": 50}
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.FixedProxy": 740}
+SPIDER_MIDDLEWARES = {"crawler.incremental.IncrementalCrawl": 50}
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.FixedProxy": 740, "crawler.incremental.ConditionalListRequests": 650}
 EXTENSIONS = {"crawler.runs.RunRecorder": 500}
 
 # Where articles are stored (`crawler ... --db PATH` overrides it).
 CRAWLER_DB = "output/articles.db"
+# How many list pages a site is paged through at most (0: no limit). Later runs stop earlier by
+# themselves, at the first list page that holds only known articles.
+CRAWLER_MAX_LIST_PAGES = 0
 # An HTTP proxy for every request (None: direct). The demo sets it to its local server.
 PROXY_URL = None
 
 LOG_LEVEL = "INFO"
 LOG_FORMATTER = "crawler.pipelines.LogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
+
+# Distributed mode (`crawler worker`, `crawler writer`; see crawler/distributed.py).
+REDIS_URL = None  # the shared Redis; scrapy-redis reads this name too
+DISTRIBUTED_WORKER_NAME = None  # the worker's consumer name: keep it stable across restarts
+DISTRIBUTED_IDLE_EXIT = 0  # seconds a worker waits on an empty frontier before leaving (0: never)
+DISTRIBUTED_RECLAIM_AFTER = 300  # seconds after which a request another worker holds is taken over
+DISTRIBUTED_KNOWN_DB = None  # the store (or a copy) a worker reads to skip known articles
+
+# `crawler crawl --url`: the list page a site without a site module is crawled from, and how
+# many list pages (the first one included) its pagination is followed for.
+GENERIC_START_URL = None
+GENERIC_MAX_LIST_PAGES = 5
+
+# Faults (see crawler/retry.py, traps.py, attachments.py, faults.py): retries wait
+# RETRY_BACKOFF_BASE seconds, doubling each time, or what the server's Retry-After asks for,
+# never more than RETRY_BACKOFF_MAX.
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 60.0
+REDIRECT_MAX_TIMES = 10
+# Trap bounds: list-page depth, list pages per query pattern, requests per site per run
+# (TrapGuard runs after known articles are skipped, so those do not count).
+DEPTH_LIMIT = 100
+TRAP_MAX_QUERY_PAGES = 100
+CRAWLER_MAX_PAGES = 10000
+# A broken site module is reported and skipped instead of stopping every site.
+SPIDER_LOADER_CLASS = "crawler.siteloader.SiteLoader"
+SPIDER_MIDDLEWARES = {**SPIDER_MIDDLEWARES, "crawler.traps.TrapGuard": 40, "crawler.attachments.AttachmentLinks": 70}
+DOWNLOADER_MIDDLEWARES = {
+    **DOWNLOADER_MIDDLEWARES,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.OffsiteRedirects": 540,
+    "crawler.retry.BackoffRetry": 550,
+    "crawler.attachments.AttachmentResponses": 560,
+}
+EXTENSIONS = {**EXTENSIONS, "crawler.faults.FaultCounts": 510}

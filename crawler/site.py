@@ -9,10 +9,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.spiderloader import SpiderLoader
+from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import get_project_settings
 
 from crawler.extract import select
+from crawler.failures import count_failure
 from crawler.items import Page
 
 
@@ -27,7 +28,11 @@ class SiteSpider(scrapy.Spider):
 
     def parse(self, response):
         """A list page: follow article links and the next list page."""
-        for href in _hrefs(response, self.article_links):
+        articles = _hrefs(response, self.article_links)
+        if not articles:  # the site changed its layout, or this is a trap page: flag it, go on
+            self.crawler.stats.inc_value("lists/no_article_links")
+            self.logger.warning("no article links on list page %s (selector %r)", response.url, self.article_links)
+        for href in articles:
             yield response.follow(href, self.parse_article, meta={"article": True}, errback=self.on_error)
         if self.next_page:
             for href in _hrefs(response, self.next_page)[:1]:
@@ -38,27 +43,34 @@ class SiteSpider(scrapy.Spider):
 
     def on_error(self, failure):
         """A request that failed for good (HTTP error after retries, DNS, timeout): count it."""
-        self.crawler.stats.inc_value("errors/http")
+        if count_failure(self.crawler.stats, failure.value) is None:
+            return
         request = getattr(failure, "request", None)
         self.logger.warning("fetch failed: %s (%s)", getattr(request, "url", "?"), failure.getErrorMessage())
 
 
 def _hrefs(response, query: str) -> list[str]:
+    if not query:  # a freshly scaffolded site module has no selectors yet
+        return []
     hrefs = (n.root if isinstance(n.root, str) else n.attrib.get("href", "") for n in select(response.selector, query))
     return [href.strip() for href in hrefs if href.strip() and not href.startswith(("javascript:", "#"))]
 
 
 def site_classes() -> dict[str, type[SiteSpider]]:
     """All site modules in `spiders/`, by name."""
-    loader = SpiderLoader.from_settings(get_project_settings())
+    loader = get_spider_loader(get_project_settings())
     return {name: loader.load(name) for name in loader.list()}
+
+
+def on_domains(url: str, domains) -> bool:
+    """The URL's host is one of `domains` or a subdomain of one (any port)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == domain or host.endswith("." + domain) for domain in domains or ())
 
 
 def site_for_url(url: str) -> type[SiteSpider] | None:
     """The site module whose allowed domains cover the URL's host, if any."""
-    host = (urlsplit(url).hostname or "").lower()
     for spider in site_classes().values():
-        for domain in getattr(spider, "allowed_domains", None) or ():
-            if host == domain or host.endswith("." + domain):
-                return spider
+        if on_domains(url, getattr(spider, "allowed_domains", None)):
+            return spider
     return None

@@ -18,6 +18,7 @@ RUN_COUNTERS = (
     "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
     "empty_bodies", "missing_dates", "fallbacks", "errors",
 )
+LIST_PAGE_COUNTERS = ("list_pages", "list_pages_not_modified", "article_links")  # schema 2
 
 
 def utc_now() -> str:
@@ -66,6 +67,71 @@ def _initial_schema(db: sqlite_utils.Database) -> None:
     )
 
 
+def _incremental_crawls(db: sqlite_utils.Database) -> None:
+    """Schema 2: what a run still has to fetch (so a killed run resumes), the validators of list
+    pages (for conditional requests), and the list-page counters `crawler report` judges by."""
+    db["frontier"].create(
+        {"site": str, "url": str, "callback": str, "errback": str, "meta": str, "attempts": int, "added_at": str},
+        pk=("site", "url"), not_null={"site", "url", "meta", "attempts"}, if_not_exists=True,
+    )
+    db["list_validators"].create({"url": str, "etag": str, "last_modified": str, "checked_at": str},
+                                 pk="url", if_not_exists=True)
+    for column in LIST_PAGE_COUNTERS:
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{column}] INTEGER DEFAULT 0")
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN [log_file] TEXT")
+
+
+def _full_text_search(db: sqlite_utils.Database) -> None:
+    """`articles_fts`: title and body indexed by trigrams, so that any Chinese substring of
+    three or more characters is found (unicode61 would treat a whole run of Chinese text as one
+    word). Triggers keep it in step with `articles` in the writer's own transaction; `rebuild`
+    indexes the articles of a database created before this migration. Plain SQL, not
+    sqlite-utils' enable_fts, which would commit the migration's transaction half way."""
+    db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5("
+               "title, body, content=\"articles\", content_rowid=\"id\", tokenize=\"trigram\")")
+    db.execute("CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN "
+               "INSERT INTO articles_fts (rowid, title, body) VALUES (new.id, new.title, new.body); END")
+    db.execute("CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN "
+               "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
+               "VALUES ('delete', old.id, old.title, old.body); END")
+    db.execute("CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body ON articles BEGIN "
+               "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
+               "VALUES ('delete', old.id, old.title, old.body); "
+               "INSERT INTO articles_fts (rowid, title, body) VALUES (new.id, new.title, new.body); END")
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+
+
+def _facets(db: sqlite_utils.Database) -> None:
+    """`published_month` (`2022-07`), computed on read, so that browsers can facet by month
+    (virtual: writers never set it), and indexes on the facet columns, so that counting them
+    reads an index instead of every row with its body (`site` has one already)."""
+    db.execute("ALTER TABLE articles ADD COLUMN published_month TEXT "
+               "GENERATED ALWAYS AS (substr(published, 1, 7)) VIRTUAL")
+    for column in ("published_month", "extractor", "script"):
+        db.execute(f"CREATE INDEX idx_articles_{column} ON articles ({column})")
+
+
+# Per-run counts of the faults a crawl met (crawl_runs columns added by the migration below).
+FAULT_COUNTERS = (
+    "retries", "timeouts", "oversize", "truncated", "robots_forbidden", "attachments", "trapped",
+    "empty_lists",
+)
+
+
+def _attachments_and_fault_counts(db: sqlite_utils.Database) -> None:
+    """Attachment links (PDF, Word, images...) found on crawled pages, kept apart from articles,
+    and crawl_runs columns that say which faults a run met."""
+    db["attachments"].create(
+        {"id": int, "url": str, "kind": str, "content_type": str, "found_on": str, "site": str,
+         "run_id": int, "found_at": str},
+        pk="id", not_null={"url", "kind", "found_on", "site"}, if_not_exists=True,
+    )
+    db["attachments"].create_index(["url", "found_on"], unique=True, if_not_exists=True)
+    db["attachments"].create_index(["site"], if_not_exists=True)
+    for name in FAULT_COUNTERS:
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{name}] INTEGER NOT NULL DEFAULT 0")
+
+
 def _near_duplicate_index(db: sqlite_utils.Database) -> None:
     """LSH band keys of every stored article (see crawler.dedup), kept on disk so that memory
     stays flat however many articles there are; articles stored before it are indexed here."""
@@ -84,13 +150,14 @@ def _index_article(db: sqlite_utils.Database, article_id: int, keys: list[int]) 
 
 
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
-MIGRATIONS = [_initial_schema, _near_duplicate_index]
+MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts, _near_duplicate_index]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.failure: str | None = None  # why writing stopped (a full disk), if it did
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
@@ -131,21 +198,26 @@ class Store:
     @contextmanager
     def transaction(self):
         """All or nothing: a crash between two statements never leaves half an article.
-        Inside an open transaction (a batch of `crawler ingest`) it is a savepoint, so a failed
-        article is undone alone. (sqlite-utils' own write helpers commit on their own, so
-        writes here use plain SQL.)"""
+        (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)
+        Inside another transaction it is a savepoint, so a batch of pages can share one commit.
+        A full disk is a StoreError, kept in `failure` so the command can report it."""
         nested = self.db.conn.in_transaction
-        self.db.execute("SAVEPOINT article" if nested else "BEGIN IMMEDIATE")
         try:
-            yield
-        except BaseException:
-            if nested:
-                self.db.execute("ROLLBACK TO article")
-                self.db.execute("RELEASE article")
-            else:
-                self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("RELEASE article" if nested else "COMMIT")
+            self.db.execute("SAVEPOINT page" if nested else "BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self.db.conn.in_transaction:  # SQLite has rolled back already on some errors
+                    self.db.execute("ROLLBACK TO page" if nested else "ROLLBACK")
+                    if nested:
+                        self.db.execute("RELEASE page")
+                raise
+            self.db.execute("RELEASE page" if nested else "COMMIT")
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+                raise
+            self.failure = f"cannot write database {self.path}: {exc}"
+            raise StoreError(self.failure) from exc
 
     def _insert(self, table: str, row: dict) -> int:
         names = ", ".join(f"[{name}]" for name in row)
@@ -165,9 +237,9 @@ class Store:
             [canonical_url, canonical_url],
         ).fetchone())
 
-    def article_with_hash(self, content_hash: str) -> int | None:
-        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
-                              [content_hash]).fetchone()
+    def article_with_hash(self, content_hash: str, other_than: int | None = None) -> int | None:
+        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? AND id IS NOT ? ORDER BY id LIMIT 1",
+                              [content_hash, other_than]).fetchone()
         return row[0] if row else None
 
     def band_members(self, keys: list[int]) -> list[tuple[int, int]]:
@@ -182,6 +254,27 @@ class Store:
         return dict(self.db.execute(f"SELECT id, body FROM articles WHERE id IN ({marks})", article_ids).fetchall())
 
     # --- writes -------------------------------------------------------------------------------
+    def stored_ids(self, site: str | None = None) -> list[int]:
+        """Ids of the articles whose raw page is kept, optionally of one site."""
+        query = "SELECT a.id FROM articles a JOIN raw_pages r ON r.article_id = a.id"
+        rows = self.db.execute(query + (" WHERE a.site = ?" if site else "") + " ORDER BY a.id",
+                               [site] if site else []).fetchall()
+        return [row[0] for row in rows]
+
+    def stored_page(self, article_id: int) -> tuple[dict, bytes]:
+        """An article row and its raw page bytes as fetched."""
+        cursor = self.db.execute(
+            "SELECT a.*, r.content_type AS raw_content_type, r.html_zlib FROM articles a "
+            "JOIN raw_pages r ON r.article_id = a.id WHERE a.id = ?", [article_id])
+        names = [column[0] for column in cursor.description]
+        row = dict(zip(names, cursor.fetchone()))
+        return row, zlib.decompress(row.pop("html_zlib"))
+
+    # --- writes -------------------------------------------------------------------------------
+    def update_article(self, article_id: int, values: dict) -> None:
+        with self.transaction():
+            self._update("articles", article_id, values)
+
     def add_article(self, record: dict, raw_html: bytes, content_type: str | None, lsh_keys: list[int] = ()) -> int:
         """Store an article, its page bytes (none for an ingested record) and its LSH band keys."""
         row = {k: v for k, v in record.items() if k in self._article_columns}
@@ -203,19 +296,47 @@ class Store:
                 "site": record["site"], "fetched_at": record["fetched_at"], "run_id": record.get("run_id"),
             })
 
-    def start_run(self, site: str, invocation: str) -> int:
+    def start_run(self, site: str, invocation: str, log_file: str | None = None) -> int:
         with self.transaction():
             return self._insert("crawl_runs", {
                 "invocation": invocation, "site": site, "started_at": utc_now(), "status": "running",
-                **{name: 0 for name in RUN_COUNTERS},
+                "log_file": log_file, **{name: 0 for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
             })
+
+    def update_run_counts(self, run_id: int, counts: dict) -> None:
+        """The counts so far of a running run (what a killed run had done stays visible)."""
+        with self.transaction():
+            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS})
+
+    def mark_killed_runs(self) -> int:
+        """Runs still `running` although no crawler holds the database: their process died."""
+        with self.transaction():
+            return self.db.execute(
+                "UPDATE crawl_runs SET status = 'killed', finish_reason = 'killed' WHERE status = 'running'").rowcount
 
     def finish_run(self, run_id: int, status: str, finish_reason: str, duration_s: float, counts: dict) -> None:
         with self.transaction():
             self._update("crawl_runs", run_id, {
                 "finished_at": utc_now(), "status": status, "finish_reason": finish_reason,
-                "duration_s": round(duration_s, 3), **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS},
+                "duration_s": round(duration_s, 3),
+                **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
             })
+
+    def add_attachments(self, rows: list[dict]) -> int:
+        """Record attachment links; one already recorded from the same page is skipped."""
+        if not rows:
+            return 0
+        columns = ("url", "kind", "content_type", "found_on", "site", "run_id", "found_at")
+        with self.transaction():
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                f"INSERT OR IGNORE INTO attachments ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                [[row.get(name) for name in columns] for row in rows])
+            return self.db.conn.total_changes - before
+
+    def add_fault_counts(self, run_id: int, counts: dict) -> None:
+        with self.transaction():
+            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in FAULT_COUNTERS})
 
     def runs_of(self, invocation: str) -> list[dict]:
         return list(self.db.query("SELECT * FROM crawl_runs WHERE invocation = ? ORDER BY site", [invocation]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -45,3 +46,25 @@ def seed_expectations() -> list[dict]:
     if not SEED_EXPECTED.is_dir():
         return []
     return [json.loads(p.read_text("utf-8")) for p in sorted(SEED_EXPECTED.glob("*.json"))]
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the project's code (crawler/, spiders/, tests/, scrapy.cfg) to run commands in
+    that change it, e.g. `new-site` or a selector edit. Commands run with `cwd=` the copy import
+    the copy's packages, since `python -m` puts the working directory first on sys.path."""
+    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache")
+    for name in ("crawler", "spiders", "tests"):
+        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
+    shutil.copy(ROOT / "scrapy.cfg", dest / "scrapy.cfg")
+    return dest
+
+
+def run_scrapy(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def crawl_through(server_url: str, site: str, db: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """`scrapy crawl SITE` of a demo site through the running demo server, unthrottled."""
+    return run_scrapy("crawl", site, "-s", f"CRAWLER_DB={db}", "-s", f"PROXY_URL={server_url}",
+                      "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING", cwd=cwd)

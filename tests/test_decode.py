@@ -37,3 +37,25 @@ def test_truncated_page_loses_only_the_cut_character():
     cut = body.index("主持".encode("gbk")) + 1
     decoded = decode_html(body[:cut], None)
     assert decoded.text.endswith("副区长王喆") and "\ufffd" not in decoded.text
+
+
+def test_stray_bytes_are_dropped_not_stored_as_replacement_characters():
+    """A GBK page with a character cut in half in the middle (a lead byte without its trail
+    byte): decoded as GBK, the byte that fits no encoding is dropped, the page flagged lossy."""
+    body = page("gb2312").encode("gbk").replace(b"<p>", b"<p>\xd6<br>", 1)
+    decoded = decode_html(body, None)
+    assert decoded.encoding == "gb18030" and decoded.lossy
+    assert TEXT in decoded.text and "\ufffd" not in decoded.text
+
+
+def test_undeclared_big5_page_is_sniffed():
+    text = "香港特別行政區政府新聞公報，今日發布。"
+    decoded = decode_html(f"<html><body><p>{text}</p></body></html>".encode("big5hkscs"), "text/html")
+    assert decoded.encoding == "big5hkscs" and text in decoded.text and not decoded.lossy
+
+
+def test_big5_page_labelled_gb2312_is_decoded_as_big5():
+    text = "臺北市政府舉辦市民座談會，聽取民眾對交通與環境的意見。"
+    body = f'<meta charset="gb2312"><p>{text}</p>'.encode("big5hkscs")
+    decoded = decode_html(body, "text/html; charset=gb2312")
+    assert decoded.encoding == "big5hkscs" and text in decoded.text

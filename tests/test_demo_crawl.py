@@ -137,5 +137,5 @@ def test_second_run_adds_no_rows_and_requests_no_known_article(tmp_path):
     assert len(runs) == len(SITES)
     for run in runs:
         assert run["articles_new"] == 0 and run["duplicates"] == 0
-        assert run["skipped_known"] >= 12
+        assert run["skipped_known"] >= 5  # list page 1's articles: all known, so paging stops there
         assert run["pages_fetched"] <= 6  # robots.txt, list pages and the pages that were never stored

@@ -71,6 +71,17 @@ def test_unreadable_file_gives_an_error_line_and_exit_1_but_the_rest_still_come_
     assert "Traceback" not in result.stderr
 
 
+def test_a_binary_file_is_an_error_line_not_a_record_of_garbage(tmp_path):
+    binary = tmp_path / "logo.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    _, good = save_pages(SITES["gdcyxx"], tmp_path)[0]
+    result = run_crawler("extract", "--site", "gdcyxx", str(binary), str(good))
+    assert result.returncode == 1
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert first == {"file": str(binary), "error": "NotHtml: not an HTML page: the bytes are binary"}
+    assert second["title"] == SITES["gdcyxx"].articles[0].title
+
+
 def test_unknown_site_is_a_one_line_configuration_error(tmp_path):
     result = run_crawler("extract", "--site", "nosuchsite", str(tmp_path / "x.html"))
     assert result.returncode == 3

@@ -62,3 +62,28 @@ class DemoServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m crawler.demo.server`: serve the demo sites for a while, e.g. to try
+    `crawler new-site` and `crawler fixture save --proxy` on them by hand."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m crawler.demo.server", description=main.__doc__,
+                                     epilog="example:\n  python -m crawler.demo.server --port 8800 --minutes 30",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
+    parser.add_argument("--minutes", type=float, default=10, help="stop after this long (default: 10)")
+    args = parser.parse_args(argv)
+    with DemoServer(args.port) as server:
+        print(f"demo sites on {server.url} (an HTTP proxy for the .test hosts); stops in {args.minutes:g} min or on Ctrl-C",
+              flush=True)
+        try:
+            time.sleep(args.minutes * 60)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -74,11 +74,13 @@ class DemoSite:
     date_format: str | None  # how the page prints the publication date
     republish: tuple[tuple[str, str], ...] = ()  # (site, slug) of articles copied from elsewhere
     faulty: bool = False  # also links a missing, an empty and a broken article
+    content: str = ""  # whose content file it publishes (default: its own)
 
     # --- content ---------------------------------------------------------------------------
     @cached_property
     def articles(self) -> list[Article]:
-        own = all_articles(self.name)[:-1] if self.faulty else all_articles(self.name)
+        own = all_articles(self.content or self.name)
+        own = own[:-1] if self.faulty else own
         copies = [next(a for a in all_articles(site) if a.slug == slug) for site, slug in self.republish]
         return sorted(own + copies, key=lambda a: (a.published or "", a.slug), reverse=True)
 
@@ -193,7 +195,7 @@ def _content(site: str) -> list[Article]:
 
 def all_articles(site: str) -> list[Article]:
     """The articles a site publishes itself (seed first), without the ones it republishes."""
-    return [_seed(site)] + _content(site)
+    return ([_seed(site)] if site in _load("seeds") else []) + _content(site)
 
 
 SITES = {
@@ -237,4 +239,33 @@ SITES = {
         ),
     )
 }
-SITES_BY_HOST = {site.host: site for site in SITES.values()}
+# Demo sites with no module in spiders/, for operators to practise adding a site on (the README's
+# "Add a site"). `crawler demo` does not crawl them. duodao is the district government portal
+# whose news laowu republishes.
+NEW_SITES = {
+    site.name: site
+    for site in (
+        DemoSite(
+            name="duodao", host="www.duodao.gov.test", codec="gbk", content_type="text/html", script="hans",
+            first_list="/xwzx/gzdt/", list_path="/xwzx/gzdt/index_{n}.html",
+            article_path="/xwzx/gzdt/{ymd}/t{ymd}_{slug}.html", paragraph='<p style="text-indent:2em">{}</p>',
+            list_item='<li><a href="{url}" title="{title}">{title}</a><span>{date}</span></li>',
+            date_format="%Y-%m-%d", content="laowu",
+        ),
+    )
+}
+# Demo sites without a site module, crawled with `crawler crawl --url` and the generic chain
+# (not part of `crawler demo`, which crawls the site modules).
+GENERIC_SITES = {
+    site.name: site
+    for site in (
+        DemoSite(  # a county government portal on a TRS-style CMS
+            name="linhu", host="www.linhu.gov.test", codec="utf-8", content_type="text/html; charset=utf-8",
+            script="hans", first_list="/xwzx/zwdt/", list_path="/xwzx/zwdt/index_{n}.html",
+            article_path="/xwzx/zwdt/t{ymd}_{slug}.html", paragraph='<p style="text-indent: 2em;">{}</p>',
+            list_item='<li><a href="{url}" title="{title}" target="_blank">{title}</a><span class="date">{date}</span></li>',
+            date_format="%Y-%m-%d %H:%M",
+        ),
+    )
+}
+SITES_BY_HOST = {site.host: site for site in (*SITES.values(), *NEW_SITES.values(), *GENERIC_SITES.values())}

@@ -1,0 +1,49 @@
+"""What a failed request means for the run's counts.
+
+A request that failed for good reaches the spider's errback. Most failures are errors of the
+site (HTTP status after retries, timeout, reset, truncated body, page too large, redirect
+loop); some are the crawler's own choices and no error at all (robots.txt forbids the page,
+a redirect leads off the site, the page turned out to be an attachment).
+"""
+from __future__ import annotations
+
+from scrapy.exceptions import (
+    DownloadCancelledError, DownloadTimeoutError, IgnoreRequest, ResponseDataLossError,
+)
+
+
+class NotAnArticle(IgnoreRequest):
+    """The response is a file (PDF, Word, image...), recorded as an attachment instead."""
+
+
+# Scrapy's own refusals, by the message its middlewares give; Scrapy counts them itself.
+_REFUSALS = ("Forbidden by robots.txt", "Filtered offsite request")
+# Error kinds that have their own crawl_runs column, besides the `http_errors` total.
+_ERROR_KINDS = (
+    (DownloadTimeoutError, "timeouts"),
+    (DownloadCancelledError, "oversize"),
+    (ResponseDataLossError, "truncated"),
+)
+
+
+def failure_kind(exc: BaseException) -> str | None:
+    """None for a failure that is not an error of the site; else the error's kind (`http` for
+    one without a column of its own)."""
+    if isinstance(exc, NotAnArticle):
+        return None
+    if type(exc) is IgnoreRequest and str(exc).startswith(_REFUSALS):
+        return None
+    for error, kind in _ERROR_KINDS:
+        if isinstance(exc, error):
+            return kind
+    return "http"
+
+
+def count_failure(stats, exc: BaseException) -> str | None:
+    """Count a failed request in the crawl stats; returns its kind (None: not an error)."""
+    kind = failure_kind(exc)
+    if kind is not None:
+        stats.inc_value("errors/http")
+        if kind != "http":
+            stats.inc_value(f"errors/{kind}")
+    return kind

@@ -1,0 +1,109 @@
+"""`crawler serve` in a real browser: headless Chromium (Debian's package, installed by
+`make browser-deps`) driven by Playwright against the demo database. Screenshots are kept in
+the pytest temporary folder; the README's are copied to $SCREENSHOT_DIR when it is set
+(`make screenshots`)."""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from crawler.health import register_sql_functions
+from crawler.serve import dashboard
+from datasette_server import serving
+from test_serve import seed_phrase
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHART_TIMEOUT_MS = 20_000
+README_SCREENSHOTS = ("dashboard.png", "search.png")
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")  # session, like demo_db: checked before the demo crawl starts
+def chromium() -> Path:
+    """Debian's Chromium: a skip with the reason outside CI when it is missing, a failure in CI."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing in CI: `make browser-deps` must install it")
+        pytest.skip(f"{CHROMIUM} not installed (run `make browser-deps`)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def page(chromium, demo_db):
+    from playwright.sync_api import sync_playwright
+
+    with serving(demo_db) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, base_url=base)
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(error))
+        yield page
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("screenshots")
+    yield folder
+    if os.environ.get("SCREENSHOT_DIR"):
+        for name in README_SCREENSHOTS:
+            shutil.copy(folder / name, Path(os.environ["SCREENSHOT_DIR"]) / name)
+
+
+def search(page, path: str, field: str, text: str, lands_on: str):
+    """Type `text` into a page's search field as a person would; the result rows."""
+    page.goto(path)
+    page.fill(field, text)
+    page.press(field, "Enter")
+    page.wait_for_url(lands_on)
+    return page.locator("table.rows-and-columns tbody tr")
+
+
+def test_search_box_finds_a_phrase_from_inside_a_seed_article(page, screenshots):
+    title, phrase = seed_phrase()
+    rows = search(page, "/demo/articles", "input#_search", phrase, "**_search=**")
+    assert rows.count() == 1
+    assert title in rows.first.inner_text()
+    page.screenshot(path=screenshots / "search-table.png", full_page=True)
+    # the same through the search query, which shows where in the body the phrase is
+    rows = search(page, "/demo/search", "input[name=q]", phrase, "**q=**")
+    assert rows.count() == 1
+    assert title in rows.first.inner_text() and phrase in rows.first.inner_text()
+    page.screenshot(path=screenshots / "search.png")
+    assert not page.errors
+
+
+def test_two_character_search_says_it_falls_back_to_like(page, screenshots):
+    rows = search(page, "/demo/articles", "input#_search", "海陵", "**/demo/search?q=**")
+    assert rows.count() > 1
+    assert "LIKE scan: under 3 characters" in rows.first.inner_text()
+    assert "1 or 2 characters" in page.inner_text("body")
+    page.screenshot(path=screenshots / "search-short.png", full_page=True)
+
+
+def test_dashboard_draws_every_chart_from_the_store(page, demo_db, screenshots):
+    charts = dashboard("demo")["charts"]
+    page.goto("/-/dashboards/health")
+    with sqlite3.connect(demo_db) as db:
+        register_sql_functions(db)  # as crawler serve's plugin does
+        for slug, chart in charts.items():
+            rows = db.execute(chart["query"]).fetchall()
+            assert rows, f"{slug}: the demo database gives this chart no data"
+            card = f"#chart-{slug}"
+            if chart["library"] == "metric":
+                page.wait_for_selector(f"{card} p", timeout=CHART_TIMEOUT_MS)
+                assert page.inner_text(f"{card} p") == str(rows[0][0])
+                continue
+            # one drawn mark (bar, or point on a line) per row of the chart's query
+            marks = f"{card} svg g.role-mark:is(.mark-rect, .mark-symbol) > path"
+            page.wait_for_selector(marks, state="attached", timeout=CHART_TIMEOUT_MS)
+            assert page.locator(marks).count() == len(rows), slug
+    page.screenshot(path=screenshots / "dashboard.png", full_page=True)
+    assert not page.errors

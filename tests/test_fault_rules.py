@@ -1,0 +1,99 @@
+"""The plain rules behind fault handling: retry waits, trap patterns, attachment kinds,
+which failures are errors, and loading site modules one by one."""
+from datetime import datetime, timezone
+
+import pytest
+from scrapy.exceptions import (
+    DownloadCancelledError, DownloadFailedError, DownloadTimeoutError, IgnoreRequest, ResponseDataLossError,
+)
+
+from crawler.attachments import kind_of_content_type, kind_of_url
+from crawler.failures import NotAnArticle, failure_kind
+from crawler.retry import retry_after_seconds, retry_delay
+from crawler.traps import query_pattern
+
+NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("header, seconds", [
+    ("5", 5.0), (" 120 ", 120.0), ("Thu, 01 Jan 2026 12:00:30 GMT", 30.0),
+    ("Thu, 01 Jan 2026 11:00:00 GMT", 0.0), ("", None), (None, None), ("soon", None), ("-3", None),
+])
+def test_retry_after_header(header, seconds):
+    assert retry_after_seconds(header, now=NOW) == seconds
+
+
+def test_retry_delay_doubles_honours_retry_after_and_is_capped():
+    assert [retry_delay(n, None, base=1.0, cap=60) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 8.0]
+    assert retry_delay(1, 7.0, base=1.0, cap=60) == 7.0
+    assert retry_delay(9, None, base=1.0, cap=60) == 60
+    assert retry_delay(1, 3600.0, base=1.0, cap=60) == 60
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("http://x.test/cal?date=2024-01-01", "http://x.test/cal?date=2031-05-09", True),
+    ("http://x.test/list?page=2&col=5", "http://x.test/list?col=9&page=300", True),
+    ("http://x.test/list?page=2", "http://x.test/list?page=2&col=5", False),
+    ("http://x.test/list?page=2", "http://x.test/other?page=2", False),
+    ("http://x.test/list?page=2", "http://y.test/list?page=2", False),
+])
+def test_query_patterns(a, b, same):
+    assert (query_pattern(a) == query_pattern(b)) is same
+
+
+def test_a_url_without_query_has_no_pattern():
+    assert query_pattern("http://x.test/news/2024/07/01/a.html") is None
+
+
+@pytest.mark.parametrize("url, kind", [
+    ("http://x.test/files/公告.PDF", "pdf"), ("http://x.test/a/b.docx?v=2", "docx"), ("http://x.test/t.xls#p1", "xls"),
+    ("http://x.test/img/1.jpeg", "jpeg"), ("http://x.test/w/1.ofd", "ofd"), ("http://x.test/a.zip", "zip"),
+    ("http://x.test/art/2024/7/1/art_1_2.html", None), ("http://x.test/content.jsp?id=3", None),
+    ("http://x.test/download?file=a.pdf", None), ("http://x.test/pdf/", None),
+])
+def test_attachment_kind_of_url(url, kind):
+    assert kind_of_url(url) == kind
+
+
+@pytest.mark.parametrize("content_type, kind", [
+    ("text/html; charset=gb2312", None), ("TEXT/HTML", None), ("application/xhtml+xml", None), (None, None),
+    ("text/plain", None), ("application/pdf", "pdf"), ("application/msword", "doc"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+    ("image/png", "png"), ("image/jpeg", "jpg"), ("application/octet-stream", "octet-stream"),
+])
+def test_attachment_kind_of_content_type(content_type, kind):
+    assert kind_of_content_type(content_type) == kind
+
+
+@pytest.mark.parametrize("exc, kind", [
+    (DownloadTimeoutError("took longer"), "timeouts"),
+    (DownloadCancelledError("larger than download max size"), "oversize"),
+    (ResponseDataLossError(), "truncated"),
+    (DownloadFailedError("connection reset"), "http"),
+    (IgnoreRequest("max redirections reached"), "http"),
+    (IgnoreRequest("Forbidden by robots.txt"), None),
+    (IgnoreRequest("Filtered offsite request to 'localhost'"), None),
+    (NotAnArticle("attachment (pdf): http://x.test/d?id=1"), None),
+])
+def test_which_failures_are_errors(exc, kind):
+    assert failure_kind(exc) == kind
+
+
+def test_a_broken_site_module_is_reported_and_the_others_load(tmp_path, monkeypatch):
+    from scrapy.settings import Settings
+
+    from crawler.siteloader import SiteLoader
+
+    package = tmp_path / "loader_sites"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "good.py").write_text("from crawler.site import SiteSpider\nclass Good(SiteSpider):\n    name = 'good'\n")
+    (package / "bad.py").write_text("class Bad(:\n")
+    (package / "missing.py").write_text("import no_such_module_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    loader = SiteLoader(Settings({"SPIDER_MODULES": ["loader_sites"]}))
+    assert loader.list() == ["good"]
+    assert set(loader.broken) == {"loader_sites.bad", "loader_sites.missing"}
+    assert loader.broken["loader_sites.bad"].startswith("SyntaxError: ")
+    assert "\n" not in loader.broken["loader_sites.bad"]
+    assert loader.broken["loader_sites.missing"].startswith("ModuleNotFoundError: ")
