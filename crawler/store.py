@@ -14,6 +14,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from crawler.dedup import lsh_keys, normalized_body, shingles
+
 RUN_COUNTERS = (
     "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
     "empty_bodies", "missing_dates", "fallbacks", "errors",
@@ -135,8 +137,6 @@ def _attachments_and_fault_counts(db: sqlite_utils.Database) -> None:
 def _near_duplicate_index(db: sqlite_utils.Database) -> None:
     """LSH band keys of every stored article (see crawler.dedup), kept on disk so that memory
     stays flat however many articles there are; articles stored before it are indexed here."""
-    from crawler.dedup import lsh_keys, normalized_body, shingles
-
     db.execute("CREATE TABLE IF NOT EXISTS lsh_bands (key INTEGER NOT NULL, article_id INTEGER NOT NULL, "
                "PRIMARY KEY (key, article_id)) WITHOUT ROWID")
     for article_id, body in db.execute("SELECT id, body FROM articles").fetchall():
@@ -274,6 +274,9 @@ class Store:
     def update_article(self, article_id: int, values: dict) -> None:
         with self.transaction():
             self._update("articles", article_id, values)
+            if "body" in values:  # re-extraction changed the body: its near-duplicate keys follow it
+                self.db.execute("DELETE FROM lsh_bands WHERE article_id = ?", [article_id])
+                _index_article(self.db, article_id, lsh_keys(shingles(normalized_body(values["body"]))))
 
     def add_article(self, record: dict, raw_html: bytes, content_type: str | None, lsh_keys: list[int] = ()) -> int:
         """Store an article, its page bytes (none for an ingested record) and its LSH band keys."""

@@ -132,3 +132,18 @@ def test_candidates_are_the_best_and_those_sharing_more_than_one_band():
 def test_a_band_key_shared_by_many_articles_is_not_indexed_again():
     crowded = [(7, article_id) for article_id in range(MAX_BUCKET)]
     assert uncrowded([7, 8, 9], crowded + [(8, 1)]) == [8, 9]
+
+
+def test_a_reextracted_body_is_indexed_under_its_new_keys(tmp_path):
+    from crawler.dedup import lsh_keys, normalized_body, shingles
+    from crawler.store import Store
+
+    store = Store(tmp_path / "t.db")
+    old, new = "海陵区举行项目观摩活动。" * 30, "淮安市召开重大项目推进会，部署下一阶段工作。" * 20
+    article_id = store.add_article(
+        {"url": "http://a.test/1", "canonical_url": "http://a.test/1", "site": "a", "body": old,
+         "content_hash": "h", "fetched_at": "2026-01-01"}, b"", None, lsh_keys(shingles(normalized_body(old))))
+    store.update_article(article_id, {"body": new})
+    keys = {row[0] for row in store.db.execute("SELECT key FROM lsh_bands WHERE article_id = ?", [article_id])}
+    assert keys == set(lsh_keys(shingles(normalized_body(new))))
+    store.close()
