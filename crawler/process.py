@@ -61,8 +61,10 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
             store.add_duplicate(record, near[0], kind="near", similarity=round(near[1], 3))
             return Outcome("duplicate", record, near[0], "near")
         return Outcome("new", record, store.add_article(record, raw_html, content_type, uncrowded(keys, members)))
-    except sqlite3.IntegrityError:  # another writer stored the same URL a moment ago
-        return Outcome("known", record)
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" not in str(exc):  # a missing field is a bad record, not a known one
+            raise
+        return Outcome("known", record)  # another writer stored the same URL a moment ago
 
 
 def nearest_copy(store: Store, shingled, article_ids: list[int]) -> tuple[int, float] | None:

@@ -65,3 +65,9 @@ def test_a_newer_schema_is_refused(tmp_path):
     Store(tmp_path / "t.db").db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="newer"):
         Store(tmp_path / "t.db")
+
+
+def test_a_record_missing_a_required_field_is_an_error_not_a_known_article(store):
+    with pytest.raises(sqlite3.IntegrityError):
+        admit(store, record(site=None))
+    assert store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 0
