@@ -56,7 +56,7 @@ def fault_crawl(tmp_path_factory):
     site = FaultSite.every_case()
     project = make_project(tmp_path_factory.mktemp("faults"))
     db = project / "faults.db"
-    with FaultServer(site, lifetime=90) as server:
+    with FaultServer(site, lifetime=300) as server:
         reader = PollingReader(db)
         reader.start()
         first = crawl(project, server, "crawl", "faultsite", "--db", str(db), starts=("/list/1.html", *TRAP_STARTS))
@@ -198,7 +198,7 @@ def test_a_second_run_fetches_no_known_article_and_adds_no_row(fault_crawl):
 def test_the_per_site_page_cap_stops_a_site_that_never_ends(tmp_path):
     site = FaultSite([("utf8", n) for n in range(1, 41)], [], per_list=5)
     project = make_project(tmp_path)
-    with FaultServer(site, lifetime=30) as server:
+    with FaultServer(site, lifetime=120) as server:
         result = crawl(project, server, "crawl", "faultsite", "--db", str(project / "cap.db"),
                        settings={"CRAWLER_MAX_PAGES": 6})
         fetched = sum(1 for path in server.hits if path.startswith(("/news/", "/list/")))
@@ -215,7 +215,7 @@ BROKEN_MODULE = "from crawler.site import SiteSpider\n\nclass Broken(SiteSpider)
 def test_a_site_module_with_a_syntax_error_does_not_stop_the_other_sites(tmp_path):
     site = FaultSite([("utf8", n) for n in range(1, 4)], [])
     project = make_project(tmp_path, {"broken": BROKEN_MODULE})
-    with FaultServer(site, lifetime=30) as server:
+    with FaultServer(site, lifetime=120) as server:
         result = crawl(project, server, "crawl", "--all", "--db", str(project / "a.db"))
     assert result.returncode == 3
     lines = error_lines(result.stderr)
@@ -228,7 +228,7 @@ def test_a_site_module_with_a_syntax_error_does_not_stop_the_other_sites(tmp_pat
 def test_a_selector_that_matches_nothing_is_flagged_not_a_crash(tmp_path):
     site = FaultSite([("utf8", n) for n in range(1, 4)], [])
     project = make_project(tmp_path)
-    with FaultServer(site, lifetime=30) as server:
+    with FaultServer(site, lifetime=120) as server:
         result = crawl(project, server, "crawl", "faultsite", "--db", str(project / "s.db"),
                        env={"FAULT_SITE_ARTICLE_LINKS": "ul.renamed-in-the-redesign a"})
     assert result.returncode == 0
@@ -241,7 +241,7 @@ def test_a_selector_that_matches_nothing_is_flagged_not_a_crash(tmp_path):
 
 def test_an_unknown_site_name_is_one_line_and_exit_3(tmp_path):
     project = make_project(tmp_path, {"broken": BROKEN_MODULE})
-    with FaultServer(FaultSite([], []), lifetime=30) as server:
+    with FaultServer(FaultSite([], []), lifetime=120) as server:
         result = crawl(project, server, "crawl", "nosuchsite", "--db", str(tmp_path / "u.db"))
     assert result.returncode == 3
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
@@ -265,7 +265,7 @@ def test_a_full_disk_stops_the_crawl_with_one_line_and_keeps_what_was_stored(tmp
     prelude = (f"from crawler.store import shared_store\nstore = shared_store({str(db)!r})\n"
                "pages = store.db.execute('PRAGMA page_count').fetchone()[0]\n"
                "store.db.execute(f'PRAGMA max_page_count = {pages + 6}')")
-    with FaultServer(site, lifetime=30) as server:
+    with FaultServer(site, lifetime=120) as server:
         result = crawl(project, server, "crawl", "faultsite", "--db", str(db), prelude=prelude,
                        settings={"CONCURRENT_REQUESTS_PER_DOMAIN": 2})
     assert result.returncode == 3, result.stderr[-3000:]
