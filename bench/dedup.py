@@ -42,7 +42,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import corpus  # noqa: E402  (bench/ is not a package)
 
 from crawler import dedup  # noqa: E402
-from crawler.store import Store  # noqa: E402
+from crawler.store import INDEX_ARTICLES_FROM, Store  # noqa: E402
 
 REAL_TEXTS = ROOT.parent / "shared" / "data" / "chinese_wced" / "cleaned"
 COPIED_SHARE = 0.2  # of original articles, republished 1-3 times
@@ -209,6 +209,7 @@ def fill_store(db: Path, count: int, seed: int) -> float:
                             "VALUES (?, ?, ?, ?, ?, ?, ?)", row).lastrowid for row in articles]
         conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, article_id) VALUES (?, ?)",
                          [(key, article_id) for article_id, keys in zip(ids, bands) for key in keys])
+        conn.execute(INDEX_ARTICLES_FROM, [ids[0]])
         conn.execute("COMMIT")
     conn.close()
     return time.perf_counter() - start

@@ -78,6 +78,50 @@ def test_index_follows_inserts_updates_and_deletes(tmp_path):
     store.close()
 
 
+def test_a_batch_is_indexed_when_it_commits_and_a_failed_article_is_not(tmp_path):
+    store = Store(tmp_path / "t.db")
+    with store.transaction():
+        first = admit(store, record("http://a.test/1", "标题一", "海陵区举行项目观摩活动，推进项目建设。")).article_id
+        with pytest.raises(ValueError):
+            with store.transaction():  # one article of the batch fails half way
+                admit(store, record("http://a.test/2", "标题二", "泰州市召开经济运行分析会议。"))
+                raise ValueError("broken page")
+        third = admit(store, record("http://a.test/3", "标题三", "姜堰区推进乡村振兴工作。")).article_id
+        assert matches(store, "项目观摩") == []  # not before the commit
+    assert matches(store, "项目观摩") == [first]
+    assert matches(store, "经济运行") == []
+    assert matches(store, "乡村振兴") == [third]
+    with pytest.raises(RuntimeError):
+        with store.transaction():  # a batch that fails leaves nothing behind, in the index either
+            admit(store, record("http://a.test/4", "标题四", "高港区召开安全生产会议。"))
+            raise RuntimeError("crash")
+    assert matches(store, "安全生产") == []
+    with store.transaction():  # added and re-extracted in one transaction
+        fifth = admit(store, record("http://a.test/5", "标题五", "兴化市举办菜花旅游节。")).article_id
+        store.update_article(fifth, {"body": "兴化市举办龙舟文化节。"})
+    assert matches(store, "龙舟文化") == [fifth] and matches(store, "菜花旅游") == []
+    store.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+    store.close()
+
+
+def test_databases_indexed_by_the_old_insert_trigger_keep_their_index(tmp_path):
+    path = tmp_path / "v6.db"
+    old = sqlite_utils.Database(path)
+    for migration in MIGRATIONS[:6]:  # schema 6 indexed each insert by a trigger
+        migration(old)
+    old["meta"].insert({"key": "schema_version", "value": "6"}, pk="key")
+    old.execute("INSERT INTO articles (url, canonical_url, site, title, body, content_hash) "
+                "VALUES ('http://a.test/1', 'http://a.test/1', 'a', '标题', '全区重点项目拉练观摩活动现场', 'h')")
+    old.conn.commit()
+    old.close()
+    store = Store(path)
+    assert "articles_fts_insert" not in {row[0] for row in store.db.execute("SELECT name FROM sqlite_master")}
+    second = admit(store, record("http://a.test/2", "标题二", "泰州市召开经济运行分析会议。")).article_id
+    assert matches(store, "拉练观摩") == [1] and matches(store, "经济运行") == [second]
+    store.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+    store.close()
+
+
 def test_trigrams_find_three_characters_but_not_two(tmp_path):
     """Why the search falls back to LIKE below three characters."""
     store = Store(tmp_path / "t.db")
