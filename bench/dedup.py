@@ -42,7 +42,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import corpus  # noqa: E402  (bench/ is not a package)
 
 from crawler import dedup  # noqa: E402
-from crawler.store import INDEX_ARTICLES_FROM, Store  # noqa: E402
+from crawler.store import Store  # noqa: E402
 
 REAL_TEXTS = ROOT.parent / "shared" / "data" / "chinese_wced" / "cleaned"
 COPIED_SHARE = 0.2  # of original articles, republished 1-3 times
@@ -187,31 +187,25 @@ def score(db: Path, clusters, variants, follow_ups: dict) -> dict:
 
 
 def fill_store(db: Path, count: int, seed: int) -> float:
-    """Add `count` unlabelled articles straight to the store (no cleaning), each two articles of
-    a pool of 20,000 in the corpus' style joined; their band keys come from the MinHash of the
-    union (the element-wise minimum of the two signatures). Returns seconds."""
+    """Add `count` unlabelled articles to the store (no cleaning), each two articles of a pool of
+    20,000 in the corpus' style joined, with their search index entries and fingerprints, as
+    the Store writes them. Returns seconds."""
     rng = random.Random(seed)
     pool = [corpus.article(-1 - i)["body"] for i in range(20_000)]
-    signatures = [dedup.minhash(dedup.shingles(dedup.normalized_body(body))) for body in pool]
-    conn = sqlite3.connect(db, isolation_level=None)
-    first = conn.execute("SELECT COUNT(*) FROM articles WHERE site = ?", [FILLER_SITE]).fetchone()[0]
+    store = Store(db)
+    first = store.db.execute("SELECT COUNT(*) FROM articles WHERE site = ?", [FILLER_SITE]).fetchone()[0]
     start = time.perf_counter()
     for batch in range(first, first + count, 10_000):
-        articles, bands = [], []
-        for i in range(batch, min(batch + 10_000, first + count)):
-            a, b = rng.sample(range(len(pool)), 2)
-            url = f"http://{FILLER_SITE}.test/{i}.html"
-            body = pool[a] + "\n" + pool[b]
-            articles.append((url, url, FILLER_SITE, body[:20], body, hashlib.sha1(body.encode()).hexdigest(), "hans"))
-            bands.append(dedup.band_keys(np.minimum(signatures[a], signatures[b])))
-        conn.execute("BEGIN")
-        ids = [conn.execute("INSERT INTO articles (url, canonical_url, site, title, body, content_hash, script) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?)", row).lastrowid for row in articles]
-        conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, article_id) VALUES (?, ?)",
-                         [(key, article_id) for article_id, keys in zip(ids, bands) for key in keys])
-        conn.execute(INDEX_ARTICLES_FROM, [ids[0]])
-        conn.execute("COMMIT")
-    conn.close()
+        with store.transaction():
+            for i in range(batch, min(batch + 10_000, first + count)):
+                a, b = rng.sample(range(len(pool)), 2)
+                url = f"http://{FILLER_SITE}.test/{i}.html"
+                body = pool[a] + "\n" + pool[b]
+                normalized = dedup.normalized_body(body)
+                store.add_article({"url": url, "canonical_url": url, "site": FILLER_SITE, "title": body[:20],
+                                   "body": body, "content_hash": dedup.digest(normalized), "script": "hans"},
+                                  b"", None, dedup.fingerprint(dedup.shingles(normalized)))
+    store.close()
     return time.perf_counter() - start
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import Counter
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -65,16 +65,23 @@ BANDS, ROWS = 32, 4  # P(candidate) = 1-(1-J^4)^32: 0.99 at Jaccard 0.6, 0.00003
 MIN_NEAR_CHARS = 200  # shorter texts share too much by chance: exact matches only
 NEAR_SIMILARITY = 0.8  # share of the shorter text's shingles found in the other
 MIN_LENGTH_RATIO = 0.5  # a text is not a copy of one more than twice its length (a digest)
+# A candidate whose signature says it holds less than this share of the text is not worth
+# reading: at the smallest Jaccard a copy can have (0.36: 80% of a text half as long) the
+# estimate is still above it by more than 3 standard deviations.
+LIKELY_SIMILARITY = 0.45
 MAX_CHECKED_CANDIDATES = 3  # a true copy shares the most bands, so it comes first
 MAX_BUCKET = 50  # articles indexed under one band key, see `uncrowded`
 
 _MULTIPLIER = np.uint64(0x100000001B3)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-# MinHash permutations h -> a*h + b (mod 2**32, a odd), as datasketch's "affine32" scheme.
-# Fixed forever: the band keys of stored articles were made with them.
-_PERM_A = (np.random.default_rng(20261127).integers(0, 2**31, NUM_PERM, dtype=np.uint32) << np.uint32(1)) | np.uint32(1)
-_PERM_B = np.random.default_rng(20261128).integers(0, 2**32, NUM_PERM, dtype=np.uint32)
 _BAND_SALT = np.arange(1, BANDS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+# One-permutation MinHash: the shingle hashes are cut by their top 7 bits into NUM_PERM bins and
+# the signature holds the smallest hash of each bin. Fixed forever: stored signatures and band
+# keys were made with them.
+_BIN_SHIFT = np.uint64(64 - 7)
+_BIN_BOUNDS = np.arange(1, NUM_PERM, dtype=np.uint64) << _BIN_SHIFT
+_BIN_IDS = np.arange(NUM_PERM)
+_DONOR_OFFSET = np.uint32(0x9E3779B9)
 
 
 def _mix(values: np.ndarray) -> np.ndarray:
@@ -100,50 +107,83 @@ def shingles(text: str) -> np.ndarray:
     return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]  # np.unique, several times faster
 
 
-def lsh_keys(shingle_hashes: np.ndarray) -> list[int]:
-    """One signed 64-bit key per LSH band of the text's MinHash; none for a short text."""
-    return band_keys(minhash(shingle_hashes)) if len(shingle_hashes) else []
+class Fingerprint(NamedTuple):
+    """What the store keeps of a text for near-duplicate search: its shingle count, its MinHash
+    signature and the LSH band keys cut from it."""
+    size: int
+    signature: np.ndarray
+    keys: list[int]
+
+
+def fingerprint(shingle_hashes: np.ndarray) -> Fingerprint | None:
+    """None for a text too short for near-duplicate matching."""
+    if not len(shingle_hashes):
+        return None
+    signature = minhash(shingle_hashes)
+    return Fingerprint(len(shingle_hashes), signature, band_keys(signature))
 
 
 def minhash(shingle_hashes: np.ndarray) -> np.ndarray:
-    """The NUM_PERM minima of the permuted shingle hashes (the MinHash signature)."""
-    permuted = np.multiply.outer((shingle_hashes >> np.uint64(32)).astype(np.uint32), _PERM_A)
-    permuted += _PERM_B  # wraps mod 2**32
-    return permuted.min(axis=0)
+    """The NUM_PERM-value signature of sorted distinct shingle hashes: the low 32 bits of the
+    smallest hash in each bin. An empty bin (a short text) takes the value of the next bin to
+    its right that has one, shifted by the distance, so that two texts agree on it about as
+    often as on a full bin ("rotation" densification, Shrivastava and Li 2014)."""
+    starts = np.concatenate(([0], np.searchsorted(shingle_hashes, _BIN_BOUNDS)))
+    ends = np.append(starts[1:], len(shingle_hashes))
+    values = shingle_hashes[np.minimum(starts, len(shingle_hashes) - 1)].astype(np.uint32)  # keeps the low 32 bits
+    full = np.flatnonzero(starts < ends)
+    if len(full) == NUM_PERM:
+        return values
+    donors = full[np.searchsorted(full, _BIN_IDS) % len(full)]
+    distance = ((donors - _BIN_IDS) % NUM_PERM).astype(np.uint32)
+    return values[donors] + distance * _DONOR_OFFSET  # wraps mod 2**32
 
 
 def band_keys(signature: np.ndarray) -> list[int]:
-    rows = signature.astype(np.uint64).reshape(BANDS, ROWS)
+    """One signed 64-bit key per LSH band of a signature."""
+    rows = signature[:BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
     keys = _BAND_SALT.copy()
     for row in range(ROWS):
         keys = keys * _MULTIPLIER + rows[:, row]
     return _mix(keys).view(np.int64).tolist()
 
 
-def candidates(members: list[tuple[int, int]], limit: int) -> list[int]:
-    """The articles worth checking among the (key, article id) band members of a text: the one
-    sharing the most bands, and up to `limit` in all of those sharing more than one (a copy
-    shares many; an article that merely uses some of the same phrases shares one now and then)."""
-    shared = Counter(article_id for _, article_id in members)
-    ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    return [article_id for rank, (article_id, count) in enumerate(ranked) if rank == 0 or count > 1]
+def candidates(sharing: list[tuple[int, int]]) -> list[int]:
+    """The articles worth checking among the (article id, bands shared) that share the most
+    bands with a text, best first: the first, and those sharing more than one (a copy shares
+    many; an article that merely uses some of the same phrases shares one now and then)."""
+    return [article_id for rank, (article_id, shared) in enumerate(sharing) if rank == 0 or shared > 1]
 
 
-def uncrowded(keys: list[int], members: list[tuple[int, int]]) -> list[int]:
-    """The keys under which a new article is indexed: not those already shared by MAX_BUCKET
-    articles. Such a key comes from boilerplate that many articles print, never tells a copy
-    apart, and would make every lookup of it read a long list."""
-    crowd = Counter(key for key, _ in members)
-    return [key for key in keys if crowd[key] < MAX_BUCKET]
+def uncrowded(keys: list[int], crowded: set[int]) -> list[int]:
+    """The keys under which a new article is indexed: not the crowded ones, those already
+    shared by MAX_BUCKET articles. Such a key comes from boilerplate that many articles print,
+    never tells a copy apart, and would make every lookup of it read a long list."""
+    return [key for key in keys if key not in crowded]
+
+
+def _comparable(size_a: int, size_b: int) -> bool:
+    """Not too short, and neither more than twice as long as the other (a digest)."""
+    shorter, longer = sorted((size_a, size_b))
+    return bool(shorter) and shorter >= MIN_LENGTH_RATIO * longer
+
+
+def estimated_similarity(a: Fingerprint, size_b: int, signature_b: np.ndarray) -> float:
+    """`similarity` as the signatures estimate it, from their share of equal values (Jaccard)."""
+    if not _comparable(a.size, size_b):
+        return 0.0
+    jaccard = np.count_nonzero(a.signature == signature_b) / NUM_PERM
+    return jaccard * (a.size + size_b) / ((1 + jaccard) * min(a.size, size_b))
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Share of the shorter text's shingles found in the other; 0 when either is too short or
     one is more than twice as long as the other."""
-    shorter, longer = sorted((len(a), len(b)))
-    if not shorter or shorter < MIN_LENGTH_RATIO * longer:
+    if not _comparable(len(a), len(b)):
         return 0.0
-    return len(np.intersect1d(a, b, assume_unique=True)) / shorter
+    shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
+    found = longer[np.minimum(np.searchsorted(longer, shorter), len(longer) - 1)] == shorter
+    return np.count_nonzero(found) / len(shorter)
 
 
 def is_near_duplicate(score: float) -> bool:

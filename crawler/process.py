@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crawler.clean import clean_article
-from crawler.dedup import (MAX_CHECKED_CANDIDATES, candidates, canonical_url, digest, is_near_duplicate, lsh_keys,
-                           normalized_body, shingles, similarity, uncrowded)
+from crawler.dedup import (LIKELY_SIMILARITY, MAX_CHECKED_CANDIDATES, Fingerprint, candidates, canonical_url, digest,
+                           estimated_similarity, fingerprint, is_near_duplicate, normalized_body, shingles, similarity)
 from crawler.extract import extract
 from crawler.items import Page
 from crawler.store import Store
@@ -54,17 +54,26 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
             store.add_duplicate(record, original, kind="exact", similarity=1.0)
             return Outcome("duplicate", record, original, "exact")
         shingled = shingles(normalized)
-        keys = lsh_keys(shingled)
-        members = store.band_members(keys)
-        near = nearest_copy(store, shingled, candidates(members, MAX_CHECKED_CANDIDATES))
+        found = fingerprint(shingled)
+        sharing = store.sharing_bands(found.keys, MAX_CHECKED_CANDIDATES) if found else []
+        near = nearest_copy(store, shingled, likely_copies(store, found, candidates(sharing)))
         if near is not None:
             store.add_duplicate(record, near[0], kind="near", similarity=round(near[1], 3))
             return Outcome("duplicate", record, near[0], "near")
-        return Outcome("new", record, store.add_article(record, raw_html, content_type, uncrowded(keys, members)))
+        return Outcome("new", record, store.add_article(record, raw_html, content_type, found))
     except sqlite3.IntegrityError as exc:
         if "UNIQUE" not in str(exc):  # a missing field is a bad record, not a known one
             raise
         return Outcome("known", record)  # another writer stored the same URL a moment ago
+
+
+def likely_copies(store: Store, found: Fingerprint | None, article_ids: list[int]) -> list[int]:
+    """Those of these stored articles whose signature makes them possible originals of the text."""
+    if not article_ids:
+        return []
+    stored = store.signatures(article_ids)
+    return [article_id for article_id in article_ids
+            if article_id in stored and estimated_similarity(found, *stored[article_id]) >= LIKELY_SIMILARITY]
 
 
 def nearest_copy(store: Store, shingled, article_ids: list[int]) -> tuple[int, float] | None:

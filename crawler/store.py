@@ -14,7 +14,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from crawler.dedup import lsh_keys, normalized_body, shingles
+import numpy as np
+
+from crawler.dedup import MAX_BUCKET, Fingerprint, fingerprint, normalized_body, shingles, uncrowded
 
 RUN_COUNTERS = (
     "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
@@ -136,17 +138,9 @@ def _attachments_and_fault_counts(db: sqlite_utils.Database) -> None:
 
 def _near_duplicate_index(db: sqlite_utils.Database) -> None:
     """LSH band keys of every stored article (see crawler.dedup), kept on disk so that memory
-    stays flat however many articles there are; articles stored before it are indexed here."""
+    stays flat however many articles there are. (Schema 8 indexes the stored articles.)"""
     db.execute("CREATE TABLE IF NOT EXISTS lsh_bands (key INTEGER NOT NULL, article_id INTEGER NOT NULL, "
                "PRIMARY KEY (key, article_id)) WITHOUT ROWID")
-    for article_id, body in db.execute("SELECT id, body FROM articles").fetchall():
-        _index_article(db, article_id, lsh_keys(shingles(normalized_body(body))))
-
-
-def _index_article(db: sqlite_utils.Database, article_id: int, keys: list[int]) -> None:
-    if keys:  # one statement for all bands: a third cheaper than one per band
-        db.execute("INSERT OR IGNORE INTO lsh_bands (key, article_id) VALUES " + ", ".join(["(?, ?)"] * len(keys)),
-                   [value for key in keys for value in (key, article_id)])
 
 
 def _search_index_at_commit(db: sqlite_utils.Database) -> None:
@@ -157,12 +151,45 @@ def _search_index_at_commit(db: sqlite_utils.Database) -> None:
     db.execute("DROP TRIGGER IF EXISTS articles_fts_insert")
 
 
+def _minhash_signatures(db: sqlite_utils.Database) -> None:
+    """The MinHash signature and shingle count of every article (`minhashes`), so that a
+    candidate original is judged on 512 bytes instead of its re-read, re-shingled body; the
+    signatures are one-permutation MinHashes, so the band keys of the stored articles are made
+    again with them."""
+    db.execute("CREATE TABLE minhashes (article_id INTEGER PRIMARY KEY, size INTEGER NOT NULL, "
+               "signature BLOB NOT NULL)")
+    db.execute("DELETE FROM lsh_bands")
+    for article_id, body in db.execute("SELECT id, body FROM articles"):  # a cursor: memory stays flat
+        _index_near_duplicates(db, article_id, fingerprint(shingles(normalized_body(body))))
+
+
+def _crowded_keys(db: sqlite_utils.Database, keys: list[int]) -> set[int]:
+    """Those of `keys` under which MAX_BUCKET articles are indexed already."""
+    if not keys:
+        return set()
+    marks = ", ".join("?" for _ in keys)
+    return {row[0] for row in db.execute(
+        f"SELECT key FROM lsh_bands WHERE key IN ({marks}) GROUP BY key HAVING count(*) >= ?", [*keys, MAX_BUCKET])}
+
+
+def _index_near_duplicates(db: sqlite_utils.Database, article_id: int, found: Fingerprint | None) -> None:
+    """Store an article's fingerprint, under those of its band keys that are not crowded."""
+    if found is None:
+        return
+    keys = uncrowded(found.keys, _crowded_keys(db, found.keys))
+    db.execute("INSERT INTO minhashes (article_id, size, signature) VALUES (?, ?, ?)",
+               [article_id, found.size, found.signature.tobytes()])
+    if keys:  # one statement for all bands: a third cheaper than one per band
+        db.execute("INSERT OR IGNORE INTO lsh_bands (key, article_id) VALUES " + ", ".join(["(?, ?)"] * len(keys)),
+                   [value for key in keys for value in (key, article_id)])
+
+
 # Adds to the search index the articles from a given id on (see `_search_index_at_commit`).
 INDEX_ARTICLES_FROM = "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body FROM articles WHERE id >= ?"
 
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
 MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts,
-              _near_duplicate_index, _search_index_at_commit]
+              _near_duplicate_index, _search_index_at_commit, _minhash_signatures]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -274,12 +301,23 @@ class Store:
                               [content_hash, other_than]).fetchone()
         return row[0] if row else None
 
-    def band_members(self, keys: list[int]) -> list[tuple[int, int]]:
-        """(key, article id) of every stored article indexed under one of `keys`."""
+    def sharing_bands(self, keys: list[int], limit: int) -> list[tuple[int, int]]:
+        """(article id, bands shared) of the `limit` articles that share the most of these band
+        keys, most first (on a tie the first stored); counted by SQLite, since a boilerplate key
+        can have dozens of members."""
         if not keys:
             return []
         marks = ", ".join("?" for _ in keys)
-        return self.db.execute(f"SELECT key, article_id FROM lsh_bands WHERE key IN ({marks})", keys).fetchall()
+        return self.db.execute(
+            f"SELECT article_id, count(*) AS shared FROM lsh_bands WHERE key IN ({marks}) "
+            "GROUP BY article_id ORDER BY shared DESC, article_id LIMIT ?", [*keys, limit]).fetchall()
+
+    def signatures(self, article_ids: list[int]) -> dict[int, tuple[int, np.ndarray]]:
+        """Shingle count and MinHash signature of each of these articles that has one."""
+        marks = ", ".join("?" for _ in article_ids)
+        rows = self.db.execute(f"SELECT article_id, size, signature FROM minhashes WHERE article_id IN ({marks})",
+                               article_ids).fetchall()
+        return {article_id: (size, np.frombuffer(signature, dtype=np.uint32)) for article_id, size, signature in rows}
 
     def bodies(self, article_ids: list[int]) -> dict[int, str]:
         marks = ", ".join("?" for _ in article_ids)
@@ -309,10 +347,13 @@ class Store:
             self._update("articles", article_id, values)
             if "body" in values:  # re-extraction changed the body: its near-duplicate keys follow it
                 self.db.execute("DELETE FROM lsh_bands WHERE article_id = ?", [article_id])
-                _index_article(self.db, article_id, lsh_keys(shingles(normalized_body(values["body"]))))
+                self.db.execute("DELETE FROM minhashes WHERE article_id = ?", [article_id])
+                _index_near_duplicates(self.db, article_id, fingerprint(shingles(normalized_body(values["body"]))))
 
-    def add_article(self, record: dict, raw_html: bytes, content_type: str | None, lsh_keys: list[int] = ()) -> int:
-        """Store an article, its page bytes (none for an ingested record) and its LSH band keys."""
+    def add_article(self, record: dict, raw_html: bytes, content_type: str | None,
+                    found: Fingerprint | None = None) -> int:
+        """Store an article, its page bytes (none for an ingested record) and its near-duplicate
+        fingerprint under its uncrowded band keys."""
         row = {k: v for k, v in record.items() if k in self._article_columns}
         with self.transaction():
             article_id = self._insert("articles", row)
@@ -323,7 +364,7 @@ class Store:
                     "article_id": article_id, "url": record["url"], "content_type": content_type,
                     "html_zlib": zlib.compress(raw_html, 6), "fetched_at": record["fetched_at"],
                 })
-            _index_article(self.db, article_id, lsh_keys)
+            _index_near_duplicates(self.db, article_id, found)
         return article_id
 
     def add_duplicate(self, record: dict, duplicate_of: int, kind: str, similarity: float) -> None:

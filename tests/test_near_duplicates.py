@@ -4,10 +4,12 @@ never match."""
 import json
 from pathlib import Path
 
+import numpy as np
 import opencc
 import pytest
 
-from crawler.dedup import MAX_BUCKET, MIN_NEAR_CHARS, candidates, normalized_body, shingles, similarity, uncrowded
+from crawler.dedup import (LIKELY_SIMILARITY, MAX_BUCKET, MIN_NEAR_CHARS, NUM_PERM, candidates, estimated_similarity,
+                           fingerprint, normalized_body, shingles, similarity, uncrowded)
 from crawler.ingest import clean_record
 from crawler.process import admit
 from crawler.store import Store
@@ -122,28 +124,87 @@ def test_similarity_is_the_share_of_the_shorter_text_found_in_the_longer():
     assert similarity(first_part, first_part[:0]) == 0.0
 
 
-def test_candidates_are_the_best_and_those_sharing_more_than_one_band():
-    members = [(1, 10), (2, 10), (3, 10), (1, 11), (4, 12), (5, 12), (6, 13), (7, 14)]
-    assert candidates(members, limit=3) == [10, 12]
-    assert candidates([(1, 13), (2, 14)], limit=3) == [13]  # one band each: only the first is checked
-    assert candidates([], limit=3) == []
+def test_candidates_are_the_best_and_those_sharing_more_than_one_band(store):
+    with store.transaction():
+        for key, article_id in [(1, 10), (2, 10), (3, 10), (1, 11), (4, 12), (5, 12), (6, 13), (7, 14)]:
+            store.db.execute("INSERT INTO lsh_bands (key, article_id) VALUES (?, ?)", [key, article_id])
+    sharing = store.sharing_bands([1, 2, 3, 4, 5, 6, 7], limit=3)
+    assert sharing == [(10, 3), (12, 2), (11, 1)]
+    assert candidates(sharing) == [10, 12]
+    assert candidates(store.sharing_bands([6, 7], limit=3)) == [13]  # one band each: only the first is checked
+    assert candidates(store.sharing_bands([99], limit=3)) == []
 
 
-def test_a_band_key_shared_by_many_articles_is_not_indexed_again():
-    crowded = [(7, article_id) for article_id in range(MAX_BUCKET)]
-    assert uncrowded([7, 8, 9], crowded + [(8, 1)]) == [8, 9]
+def test_a_band_key_shared_by_many_articles_is_not_indexed_again(store):
+    text = normalized_body("".join(ORIGINAL["paragraphs"]))
+    found = fingerprint(shingles(text))
+    crowded_key = found.keys[0]
+    with store.transaction():
+        for article_id in range(1000, 1000 + MAX_BUCKET):
+            store.db.execute("INSERT INTO lsh_bands (key, article_id) VALUES (?, ?)", [crowded_key, article_id])
+    assert uncrowded([7, 8, 9], {7}) == [8, 9]
+    article_id = admit(store, record(ORIGINAL["paragraphs"], "http://a.test/1.html")).article_id
+    keys = {row[0] for row in store.db.execute("SELECT key FROM lsh_bands WHERE article_id = ?", [article_id])}
+    assert keys == set(found.keys) - {crowded_key}
 
 
 def test_a_reextracted_body_is_indexed_under_its_new_keys(tmp_path):
-    from crawler.dedup import lsh_keys, normalized_body, shingles
-    from crawler.store import Store
-
     store = Store(tmp_path / "t.db")
     old, new = "海陵区举行项目观摩活动。" * 30, "淮安市召开重大项目推进会，部署下一阶段工作。" * 20
     article_id = store.add_article(
         {"url": "http://a.test/1", "canonical_url": "http://a.test/1", "site": "a", "body": old,
-         "content_hash": "h", "fetched_at": "2026-01-01"}, b"", None, lsh_keys(shingles(normalized_body(old))))
+         "content_hash": "h", "fetched_at": "2026-01-01"}, b"", None, fingerprint(shingles(normalized_body(old))))
     store.update_article(article_id, {"body": new})
     keys = {row[0] for row in store.db.execute("SELECT key FROM lsh_bands WHERE article_id = ?", [article_id])}
-    assert keys == set(lsh_keys(shingles(normalized_body(new))))
+    expected = fingerprint(shingles(normalized_body(new)))
+    assert keys == set(expected.keys)
+    size, signature = store.signatures([article_id])[article_id]
+    assert size == expected.size and (signature == expected.signature).all()
+    store.close()
+
+
+def test_signatures_estimate_the_similarity_of_copies_and_strangers():
+    def found(paragraphs):
+        return fingerprint(shingles(normalized_body("".join(paragraphs))))
+
+    original = found(ORIGINAL["paragraphs"])
+    for name, make_copy in COPIES.items():
+        copy = found(make_copy(ORIGINAL["paragraphs"]))
+        assert estimated_similarity(copy, original.size, original.signature) >= 0.6, name
+    for article in ARTICLES[1:]:
+        stranger = found(article["paragraphs"])
+        assert estimated_similarity(stranger, original.size, original.signature) < LIKELY_SIMILARITY
+
+
+def test_short_texts_fill_every_signature_value_the_same_way():
+    """A text of a few hundred characters leaves bins empty; two copies fill them alike, so
+    their share of equal values still estimates their Jaccard similarity."""
+    text = normalized_body(SHORT * 4)  # repeated: 55 distinct shingles for 128 values
+    a, b = fingerprint(shingles(text)), fingerprint(shingles(normalized_body("（记者 张伟）") + text))
+    assert a.size < 60 and len(a.signature) == NUM_PERM
+    jaccard = a.size / b.size  # b holds every shingle of a
+    assert abs(np.count_nonzero(a.signature == b.signature) / NUM_PERM - jaccard) < 0.1
+
+
+def test_older_databases_get_signatures_and_new_band_keys(tmp_path):
+    import sqlite_utils
+
+    from crawler.store import MIGRATIONS
+
+    path = tmp_path / "v7.db"
+    old = sqlite_utils.Database(path)
+    for migration in MIGRATIONS[:7]:
+        migration(old)
+    old["meta"].insert({"key": "schema_version", "value": "7"}, pk="key")
+    body = "".join(ORIGINAL["paragraphs"])
+    old.execute("INSERT INTO articles (url, canonical_url, site, body, content_hash) VALUES (?, ?, 'a', ?, 'h')",
+                ["http://a.test/1", "http://a.test/1", body])
+    old.execute("INSERT INTO lsh_bands (key, article_id) VALUES (12345, 1)")  # a key of the old scheme
+    old.conn.commit()
+    old.close()
+    store = Store(path)
+    keys = {row[0] for row in store.db.execute("SELECT key FROM lsh_bands WHERE article_id = 1")}
+    assert keys == set(fingerprint(shingles(normalized_body(body))).keys)
+    copy = admit(store, record(COPIES["edited"](ORIGINAL["paragraphs"]), "http://b.test/1.html"))
+    assert (copy.kind, copy.article_id) == ("duplicate", 1)
     store.close()
