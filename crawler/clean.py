@@ -39,7 +39,7 @@ def clean_article(raw: RawArticle, fetched_at: datetime | None = None) -> dict:
     page = "\n".join(filter(None, [raw.title, *raw.body, raw.summary]))
     toneless = uses_pinyin_annotations(page)
     title = _prepare(raw.title, toneless)
-    lines = [_prepare(line, toneless) for line in raw.body]
+    lines = [strip_pinyin(line.strip(), toneless=toneless) for line in normalize_space("\n".join(raw.body)).split("\n")]
     lines = [line for line in lines if line]
     script = script_of("\n".join([title, *lines]))
 

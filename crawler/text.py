@@ -7,11 +7,13 @@ boilerplate filter runs on Simplified text so that one list of patterns serves b
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 import opencc
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -103,8 +105,10 @@ class _T2S:
         characters = {k: v for k, v in characters.items() if len(k) == 1 and ord(v[0]) <= 0xFFFF}
         characters.update(_HK_VARIANTS)
         self.table = str.maketrans(characters)
-        # Traditional-only characters: what script detection counts.
-        self.traditional = frozenset(k for k, v in characters.items() if k != v)
+        # Traditional-only characters: what script detection counts, as a table indexed by code
+        # point, so that a whole text is looked up by numpy at once.
+        self.traditional = np.zeros(sys.maxunicode + 1, dtype=bool)
+        self.traditional[[ord(k) for k, v in characters.items() if k != v]] = True
         phrases = self._load(folder / "TSPhrases.txt")
         self.phrases = {k: v for k, v in phrases.items() if k.translate(self.table) != v}
         alternatives = sorted(self.phrases, key=len, reverse=True)
@@ -140,13 +144,7 @@ _CJK_CHAR = re.compile(f"[{CJK}]")
 def script_of(text: str) -> str:
     """`hant` when a noticeable share of the characters are Traditional-only, else `hans`: a
     Simplified page quoting one Traditional name must not be rewritten as a whole."""
-    traditional = _t2s().traditional
-    if traditional.isdisjoint(text):
-        return "hans"
-    # A Traditional page shows its script within its first lines; count the rest only if needed.
-    count = sum(map(traditional.__contains__, text[:1000]))
-    if count < 20:
-        count = sum(map(traditional.__contains__, text))
+    count = int(np.count_nonzero(_t2s().traditional[np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]))
     if count and (count >= 20 or count >= 0.02 * max(_cjk_count(text), 1)):
         return "hant"
     return "hans"
