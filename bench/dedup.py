@@ -31,6 +31,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -120,6 +121,7 @@ def run_ingest(db: Path, records: range, write, log: Path, cpu: int) -> dict:
         proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "ingest", "-", "--db", str(db)],
                                 cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=out, stderr=err,
                                 preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+        peak = PeakRss(proc.pid)
         write(proc.stdin)
         proc.stdin.close()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -131,8 +133,34 @@ def run_ingest(db: Path, records: range, write, log: Path, cpu: int) -> dict:
     cpu_seconds = usage.ru_utime + usage.ru_stime
     return {"records": len(records), "stored_before": records.start, "seconds": round(seconds, 1),
             "records_per_s": round(len(records) / seconds), "cpu_seconds": round(cpu_seconds, 1),
-            "records_per_cpu_s": round(len(records) / cpu_seconds), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "records_per_cpu_s": round(len(records) / cpu_seconds), "peak_rss_mb": round(peak.stop() / 1024, 1),
             "summary": summary[0] if summary else ""}
+
+
+class PeakRss(threading.Thread):
+    """The peak RSS (kB) of a running child, read from its /proc/PID/status (VmHWM) every 20 ms.
+    Not the ru_maxrss of wait4: a child forked from this process starts as a copy of it, and
+    that count keeps the parent's size at the fork (hundreds of MB after `fill_store`)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.path, self.peak_kb, self.done = Path(f"/proc/{pid}/status"), 0, threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.done.wait(0.02):
+            try:
+                status = self.path.read_text()
+            except OSError:
+                return
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+
+    def stop(self) -> int:
+        self.done.set()
+        self.join()
+        return self.peak_kb
 
 
 def ingest_parts(db: Path, bounds: list[int], clusters, variants, base, seed: int, workdir: Path,
