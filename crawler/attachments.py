@@ -7,6 +7,7 @@ arrives (`/download?id=7` answering application/pdf) is recorded the same way an
 from __future__ import annotations
 
 import posixpath
+import re
 from urllib.parse import urlsplit
 
 from scrapy import Request
@@ -30,6 +31,17 @@ _KIND_OF_TYPE = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
     "application/zip": "zip", "image/jpeg": "jpg",
 }
+
+
+# A link can only name an attachment if it spells one of the extensions, or if it has no path
+# of its own (`?page=2`, `#top`, empty) and so keeps its page's. Looking at that first spares
+# joining every link of every page with its page's URL: a portal page's footer alone has a
+# hundred links, which made this middleware the largest cost of a crawl.
+_SPELLS_EXTENSION = re.compile(r"\.(?:" + "|".join(sorted(EXTENSIONS)) + r")(?![a-z0-9])", re.IGNORECASE)
+
+
+def may_name_attachment(href: str) -> bool:
+    return not href or href.startswith(("?", "#")) or bool(_SPELLS_EXTENSION.search(href))
 
 
 def kind_of_url(url: str) -> str | None:
@@ -71,8 +83,9 @@ class AttachmentLinks(_Recorder):
     request the spider makes for one."""
 
     def _links(self, response, result: list) -> dict:
-        hrefs = response.xpath("//a/@href").getall() if isinstance(response, TextResponse) else []
-        urls = [response.urljoin(href.strip()) for href in hrefs]
+        # lxml's own strings: a parsel Selector per link would cost more than the rest of this
+        hrefs = response.selector.root.xpath("//a/@href") if isinstance(response, TextResponse) else []
+        urls = [response.urljoin(href) for href in map(str.strip, hrefs) if may_name_attachment(href)]
         urls += [entry.url for entry in result if isinstance(entry, Request)]
         return {url: (kind, None) for url in urls if (kind := kind_of_url(url))}
 
