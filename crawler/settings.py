@@ -86,5 +86,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.retry.OffsiteRedirects": 540,
     "crawler.retry.BackoffRetry": 550,
     "crawler.attachments.AttachmentResponses": 560,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxt": 100,
 }
 EXTENSIONS = {**EXTENSIONS, "crawler.faults.FaultCounts": 510}
