@@ -6,6 +6,7 @@ arrives (`/download?id=7` answering application/pdf) is recorded the same way an
 """
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 from urllib.parse import urlsplit
@@ -42,6 +43,20 @@ _SPELLS_EXTENSION = re.compile(r"\.(?:" + "|".join(sorted(EXTENSIONS)) + r")(?![
 
 def may_name_attachment(href: str) -> bool:
     return not href or href.startswith(("?", "#")) or bool(_SPELLS_EXTENSION.search(href))
+
+
+_HREF_VALUE = re.compile(r"""href\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+_BASE_TAG = re.compile(r"<base[\s>/]", re.IGNORECASE)
+
+
+def may_link_attachments(url: str, text: str) -> bool:
+    """Whether a page can hold an attachment link, judged from its text: an `href` spelling an
+    extension, or a page URL (or <base>) with one that a link without a path keeps. Most
+    article pages have none, and then their tree need not be built at all."""
+    if kind_of_url(url) or _BASE_TAG.search(text):
+        return True
+    return any(_SPELLS_EXTENSION.search(html.unescape(value) if "&" in value else value)
+               for value in _HREF_VALUE.findall(text))
 
 
 def kind_of_url(url: str) -> str | None:
@@ -84,7 +99,8 @@ class AttachmentLinks(_Recorder):
 
     def _links(self, response, result: list) -> dict:
         # lxml's own strings: a parsel Selector per link would cost more than the rest of this
-        hrefs = response.selector.root.xpath("//a/@href") if isinstance(response, TextResponse) else []
+        hrefs = response.selector.root.xpath("//a/@href") if isinstance(response, TextResponse) and \
+            may_link_attachments(response.url, response.text) else []
         urls = [response.urljoin(href) for href in map(str.strip, hrefs) if may_name_attachment(href)]
         urls += [entry.url for entry in result if isinstance(entry, Request)]
         return {url: (kind, None) for url in urls if (kind := kind_of_url(url))}
