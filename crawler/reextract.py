@@ -50,7 +50,18 @@ def reextract(store: Store, sites: dict[str, type], site: str | None = None, job
             yield Page(url=row["url"], site=row["site"], body=html, content_type=row["raw_content_type"],
                        fetched_at=row["fetched_at"]), sites.get(row["site"])
 
-    for result in results_in_order(pages(), jobs, keyed_record_of):
+    # Many pages per commit (an update is milliseconds, a commit with its fsync as long again);
+    # a kill loses at most the last batch, which a rerun does again.
+    store.batch_writes(500, 5.0)
+    try:
+        _reextract_all(store, sites, report, rows, results_in_order(pages(), jobs, keyed_record_of))
+    finally:
+        store.batch_writes(0, 0)
+    return report
+
+
+def _reextract_all(store: Store, sites: dict[str, type], report: Report, rows: deque, results) -> None:
+    for result in results:
         row = rows.popleft()
         article_id = row["id"]
         report.examined[row["site"]] += 1
@@ -66,11 +77,11 @@ def reextract(store: Store, sites: dict[str, type], site: str | None = None, job
         changes = new_values(row, record, keys.content_hash)
         if not changes:
             continue
-        store.update_article(article_id, changes)
+        store.update_article(article_id, changes, keys.lsh_keys)
         report.changed[row["site"]] += 1
         report.fields.update(changes.keys())
         if "content_hash" in changes:
             other = store.article_with_hash(changes["content_hash"], other_than=article_id)
             if other is not None:
                 report.same_body_as.append((article_id, other))
-    return report
+        store.commit_if_due()

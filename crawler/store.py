@@ -341,12 +341,15 @@ class Store:
         return row, zlib.decompress(row.pop("html_zlib"))
 
     # --- writes -------------------------------------------------------------------------------
-    def update_article(self, article_id: int, values: dict) -> None:
+    def update_article(self, article_id: int, values: dict, body_lsh_keys: list[int] | None = None) -> None:
+        """`body_lsh_keys`: the LSH keys of the new body, if already computed (by a worker)."""
         with self.transaction():
             self._update("articles", article_id, values)
             if "body" in values:  # re-extraction changed the body: its near-duplicate keys follow it
                 self.db.execute("DELETE FROM lsh_bands WHERE article_id = ?", [article_id])
-                _index_article(self.db, article_id, lsh_keys(shingles(normalized_body(values["body"]))))
+                if body_lsh_keys is None:
+                    body_lsh_keys = lsh_keys(shingles(normalized_body(values["body"])))
+                _index_article(self.db, article_id, body_lsh_keys)
 
     def add_article(self, record: dict, raw_html: bytes, content_type: str | None, lsh_keys: list[int] = ()) -> int:
         """Store an article, its page bytes (none for an ingested record) and its LSH band keys."""
