@@ -6,7 +6,9 @@ arrives (`/download?id=7` answering application/pdf) is recorded the same way an
 """
 from __future__ import annotations
 
+import html
 import posixpath
+import re
 from urllib.parse import urlsplit
 
 from scrapy import Request
@@ -30,6 +32,31 @@ _KIND_OF_TYPE = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
     "application/zip": "zip", "image/jpeg": "jpg",
 }
+
+
+# A link can only name an attachment if it spells one of the extensions, or if it has no path
+# of its own (`?page=2`, `#top`, empty) and so keeps its page's. Looking at that first spares
+# joining every link of every page with its page's URL: a portal page's footer alone has a
+# hundred links, which made this middleware the largest cost of a crawl.
+_SPELLS_EXTENSION = re.compile(r"\.(?:" + "|".join(sorted(EXTENSIONS)) + r")(?![a-z0-9])", re.IGNORECASE)
+
+
+def may_name_attachment(href: str) -> bool:
+    return not href or href.startswith(("?", "#")) or bool(_SPELLS_EXTENSION.search(href))
+
+
+_HREF_VALUE = re.compile(r"""href\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+_BASE_TAG = re.compile(r"<base[\s>/]", re.IGNORECASE)
+
+
+def may_link_attachments(url: str, text: str) -> bool:
+    """Whether a page can hold an attachment link, judged from its text: an `href` spelling an
+    extension, or a page URL (or <base>) with one that a link without a path keeps. Most
+    article pages have none, and then their tree need not be built at all."""
+    if kind_of_url(url) or _BASE_TAG.search(text):
+        return True
+    return any(_SPELLS_EXTENSION.search(html.unescape(value) if "&" in value else value)
+               for value in _HREF_VALUE.findall(text))
 
 
 def kind_of_url(url: str) -> str | None:
@@ -71,8 +98,10 @@ class AttachmentLinks(_Recorder):
     request the spider makes for one."""
 
     def _links(self, response, result: list) -> dict:
-        hrefs = response.xpath("//a/@href").getall() if isinstance(response, TextResponse) else []
-        urls = [response.urljoin(href.strip()) for href in hrefs]
+        # lxml's own strings: a parsel Selector per link would cost more than the rest of this
+        hrefs = response.selector.root.xpath("//a/@href") if isinstance(response, TextResponse) and \
+            may_link_attachments(response.url, response.text) else []
+        urls = [response.urljoin(href) for href in map(str.strip, hrefs) if may_name_attachment(href)]
         urls += [entry.url for entry in result if isinstance(entry, Request)]
         return {url: (kind, None) for url in urls if (kind := kind_of_url(url))}
 

@@ -99,10 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "file, url, site, extractor, title, published, source, author, summary, body, script.\n"
                     "The site is --site, else the one whose domain matches --url, else the generic chain.\n"
                     "A file that cannot be read gives a line with an `error` field and exit code 1.",
-        epilog="example:\n  crawler extract --url http://www.investchn.test/kfqnews/taizhou/20220718/i0718.html page.html")
+        epilog="examples:\n  crawler extract --url http://www.investchn.test/kfqnews/taizhou/20220718/i0718.html page.html\n"
+               "  crawler extract --jobs 2 saved/*.html > records.jsonl")
     extract.add_argument("files", nargs="+", metavar="FILE", help="saved page files")
     extract.add_argument("--url", default="", help="the URL the page(s) came from")
     extract.add_argument("--site", help="use this site module's extractor")
+    extract.add_argument("--jobs", type=_count, default=0, metavar="N",
+                         help="extract in N processes, output still in order (default: 0, one per CPU core)")
 
     new_site = commands.add_parser(
         "new-site", formatter_class=_formatter, help="scaffold a site module and its fixture folder",
@@ -140,9 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "body, script, content_hash, extractor. Articles keep their id and their duplicates.\n"
                     "A page that yields no body now is left as it was and reported (exit code 1).",
         epilog="example (after fixing a selector in spiders/investchn.py):\n"
-               "  crawler reextract --site investchn --db output/articles.db")
+               "  crawler reextract --site investchn --db output/articles.db --jobs 4")
     reextract.add_argument("--site", help="only this site's articles (default: all)")
     reextract.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file to update (default: {DEFAULT_DB})")
+    reextract.add_argument("--jobs", type=_count, default=0, metavar="N",
+                           help="extract in N processes (default: 0, one per CPU core)")
 
     worker = commands.add_parser(
         "worker", formatter_class=_formatter, help="crawl as one of many workers sharing a Redis frontier",
@@ -291,19 +296,26 @@ def _crawl_url(args, overrides: dict) -> int:
 
 def cmd_extract(args) -> int:
     from crawler.items import Page
-    from crawler.process import record_of
     from crawler.site import site_for_url
+    from crawler.workers import cores, results_in_order
 
     site = _sites_by_name([args.site])[0] if args.site else site_for_url(args.url) if args.url else None
+
+    def pages():
+        for name in args.files:
+            try:
+                yield Page(url=args.url, site=getattr(site, "name", None), body=Path(name).read_bytes()), site
+            except OSError as exc:  # reported in its place, in order
+                yield exc, site
+
     status = EXIT_OK
-    for name in args.files:
-        try:
-            record = record_of(Page(url=args.url, site=getattr(site, "name", None), body=Path(name).read_bytes()), site)
+    for name, record in zip(args.files, results_in_order(pages(), min(args.jobs or cores(), len(args.files)))):
+        if isinstance(record, Exception):  # one bad file must not stop the others
+            out, status = {"file": name, "error": f"{type(record).__name__}: {record}"}, EXIT_FAILED
+        else:
             out = {"file": name, **{k: record[k] for k in
                                     ("url", "site", "extractor", "title", "published", "source", "author",
                                      "summary", "body", "script")}}
-        except Exception as exc:  # one bad file must not stop the others
-            out, status = {"file": name, "error": f"{type(exc).__name__}: {exc}"}, EXIT_FAILED
         print(json.dumps(out, ensure_ascii=False), flush=True)
     return status
 
@@ -368,7 +380,9 @@ def cmd_reextract(args) -> int:
     try:
         if args.site and args.site not in sites and not store.stored_ids(args.site):
             raise ConfigError(f"unknown site: {args.site} (known: {', '.join(sorted(sites))})")
-        report = reextract(store, sites, args.site)
+        from crawler.workers import cores
+
+        report = reextract(store, sites, args.site, jobs=args.jobs or cores())
     finally:
         store.close()
     width = max([4, *(len(name) for name in report.examined)])

@@ -1,4 +1,10 @@
-"""Scrapy wiring of the article chain: each fetched Page goes through crawler.process."""
+"""Scrapy wiring of the article chain: each fetched Page goes through crawler.process.
+
+The reactor thread only fetches: a page's CPU work (extraction, cleaning, dedup keys) runs in
+worker processes (crawler.workers) and its SQLite writes on the writes thread
+(crawler.storethread), committed in batches; the pipeline awaits both, so the reactor keeps
+downloading meanwhile.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,10 +12,12 @@ import logging
 from scrapy import logformatter
 from scrapy.exceptions import DropItem
 
+from crawler import storethread
 from crawler.items import Page
-from crawler.process import admit, record_of
+from crawler.process import admit, keyed_record_of
 from crawler.site import SiteSpider
-from crawler.store import shared_store
+from crawler.store import StoreError, shared_store
+from crawler.workers import SHARED_POOL, awaited, cores
 
 log = logging.getLogger(__name__)
 
@@ -19,32 +27,61 @@ class ArticlePipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.store = shared_store(crawler.settings["CRAWLER_DB"])
+        self.site = None
+        self.in_workers = False
+        self.writes: storethread.StoreThread | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_item(self, item):
+    def open_spider(self):
+        settings = self.crawler.settings
+        spider = self.crawler.spider
+        self.site = type(spider) if isinstance(spider, SiteSpider) else None
+        workers = settings.getint("CRAWLER_EXTRACT_WORKERS", 0) or cores()
+        if workers > 1:
+            SHARED_POOL.acquire(workers)
+            self.in_workers = SHARED_POOL.can_take(self.site)
+            if not self.in_workers:
+                SHARED_POOL.release()
+                log.warning("%s cannot be sent to worker processes; extracting in the crawl process", self.site)
+        self.writes = storethread.acquire(self.store, settings.getint("CRAWLER_BATCH_WRITES"),
+                                          settings.getfloat("CRAWLER_BATCH_SECONDS"))
+
+    async def close_spider(self):
+        try:
+            await awaited(self.writes.flush())
+        except StoreError:
+            pass  # a full disk: `store.failure` says so, and the command reports it in one line
+        finally:
+            storethread.release(self.store)
+            if self.in_workers:
+                SHARED_POOL.release()
+
+    async def process_item(self, item):
         if not isinstance(item, Page):
             return item
-        spider = self.crawler.spider
-        site = type(spider) if isinstance(spider, SiteSpider) else None
         try:
-            record = record_of(item, site)
+            if self.in_workers:
+                record, keys = await SHARED_POOL.keyed_record(item, self.site)
+            else:
+                record, keys = keyed_record_of(item, self.site)
         except Exception as exc:  # a page that breaks extraction must not stop the crawl
             self.stats.inc_value("errors/extract")
             log.error("extraction failed for %s: %s: %s", item.url, type(exc).__name__, exc)
             raise DropItem(f"extraction failed: {item.url}") from exc
         if record["lossy_decode"]:
             self.stats.inc_value("pages/undecodable")
-        outcome = admit(self.store, record, item.body, item.content_type, run_id=self.stats.get_value("run/id"))
+        outcome = await awaited(self.writes.submit(admit, self.store, record, item.body, item.content_type,
+                                                   run_id=self.stats.get_value("run/id"), keys=keys))
         self.stats.inc_value(f"articles/{outcome.kind}")
         if outcome.kind == "empty":
             raise DropItem(f"empty body, not stored: {item.url}")
         if outcome.kind == "new":
             if not record["published"]:
                 self.stats.inc_value("articles/missing_date")
-            if site is not None and not record["extractor"].startswith("site:"):
+            if self.site is not None and not record["extractor"].startswith("site:"):
                 self.stats.inc_value("articles/fallback")
         return outcome.record
 

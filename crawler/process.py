@@ -9,6 +9,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from crawler.clean import clean_article
 from crawler.dedup import (LIKELY_SIMILARITY, MAX_CHECKED_CANDIDATES, Fingerprint, candidates, canonical_url, digest,
                            estimated_similarity, fingerprint, is_near_duplicate, normalized_body, shingles, similarity)
@@ -17,6 +19,22 @@ from crawler.items import Page
 from crawler.store import Store
 
 MIN_STORED_CHARS = 10  # a body shorter than this is an empty page, not an article
+
+
+@dataclass(frozen=True)
+class DedupKeys:
+    """What `admit` compares a record by, computed from the record alone (pure CPU work that a
+    worker process can do before the record reaches the store)."""
+    canonical_url: str
+    content_hash: str
+    shingles: np.ndarray  # see crawler.dedup.shingles
+    fingerprint: Fingerprint | None  # None for a text too short for near-duplicate matching
+
+
+def dedup_keys(record: dict) -> DedupKeys:
+    normalized = normalized_body(record.get("body") or "")
+    shingled = shingles(normalized)
+    return DedupKeys(canonical_url(record["url"]), digest(normalized), shingled, fingerprint(shingled))
 
 
 @dataclass(frozen=True)
@@ -38,25 +56,32 @@ def record_of(page: Page, site=None) -> dict:
     return record
 
 
+def keyed_record_of(page: Page, site=None) -> tuple[dict, DedupKeys]:
+    """All the CPU work of a fetched page (what a crawl runs in its worker processes): its
+    clean record and the keys `admit` dedups it by."""
+    record = record_of(page, site)
+    return record, dedup_keys(record)
+
+
 def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str | None = None,
-          run_id: int | None = None) -> Outcome:
-    """Dedup a clean record against the store and store it as an article or a duplicate."""
+          run_id: int | None = None, keys: DedupKeys | None = None) -> Outcome:
+    """Dedup a clean record against the store and store it as an article or a duplicate.
+    `keys`: its `dedup_keys`, if already computed (by a worker process)."""
     if len(record.get("body") or "") < MIN_STORED_CHARS:
         return Outcome("empty", record)
-    record = {**record, "canonical_url": canonical_url(record["url"]), "run_id": run_id}
+    record = {**record, "canonical_url": keys.canonical_url if keys else canonical_url(record["url"]), "run_id": run_id}
     if store.is_known(record["canonical_url"]):
         return Outcome("known", record)
-    normalized = normalized_body(record["body"])
-    record["content_hash"] = digest(normalized)
+    keys = keys or dedup_keys(record)
+    record["content_hash"] = keys.content_hash
     try:
         original = store.article_with_hash(record["content_hash"])
         if original is not None:
             store.add_duplicate(record, original, kind="exact", similarity=1.0)
             return Outcome("duplicate", record, original, "exact")
-        shingled = shingles(normalized)
-        found = fingerprint(shingled)
+        found = keys.fingerprint
         sharing = store.sharing_bands(found.keys, MAX_CHECKED_CANDIDATES) if found else []
-        near = nearest_copy(store, shingled, likely_copies(store, found, candidates(sharing)))
+        near = nearest_copy(store, keys.shingles, likely_copies(store, found, candidates(sharing)))
         if near is not None:
             store.add_duplicate(record, near[0], kind="near", similarity=round(near[1], 3))
             return Outcome("duplicate", record, near[0], "near")

@@ -33,6 +33,17 @@ EXTENSIONS = {"crawler.runs.RunRecorder": 500}
 
 # Where articles are stored (`crawler ... --db PATH` overrides it).
 CRAWLER_DB = "output/articles.db"
+# A page's CPU work (extraction, cleaning, dedup keys) runs in this many worker processes
+# (0: one per CPU core; 1: in the crawl process itself).
+CRAWLER_EXTRACT_WORKERS = 0
+# Stored pages are committed in batches, by a thread of their own: after this many writes or
+# this many seconds, and when a crawl ends. A kill loses at most the open batch (whose pages
+# stay in the frontier, so the next run fetches them again), never half an article.
+CRAWLER_BATCH_WRITES = 500
+CRAWLER_BATCH_SECONDS = 2.0
+# A page yields one article or a few dozen links; Scrapy's default of 100 items in parallel
+# per response starts 100 idle tasks for each page.
+CONCURRENT_ITEMS = 16
 # How many list pages a site is paged through at most (0: no limit). Later runs stop earlier by
 # themselves, at the first list page that holds only known articles.
 CRAWLER_MAX_LIST_PAGES = 0
@@ -75,5 +86,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.retry.OffsiteRedirects": 540,
     "crawler.retry.BackoffRetry": 550,
     "crawler.attachments.AttachmentResponses": 560,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxt": 100,
 }
 EXTENSIONS = {**EXTENSIONS, "crawler.faults.FaultCounts": 510}

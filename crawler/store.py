@@ -1,4 +1,4 @@
-"""The SQLite store: explicit schema, WAL, one transaction per stored page.
+"""The SQLite store: explicit schema, WAL, every stored page written whole or not at all.
 
 Downstream tools read this file while crawls write it, so the schema is created explicitly
 (never inferred from a first row), versioned in `meta.schema_version`, and documented in the
@@ -7,6 +7,8 @@ README. Every write goes through parameters bound by sqlite-utils / sqlite3.
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 import zlib
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -186,14 +188,38 @@ MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+class SharedConnection(sqlite3.Connection):
+    """A connection that two threads of a crawl share (the reactor and the writes thread, see
+    crawler/storethread.py): one statement at a time, and a transaction held by one thread
+    from its start to its end (Store.transaction takes `lock` too)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+
+    def execute(self, *args):
+        with self.lock:
+            return super().execute(*args)
+
+    def executemany(self, *args):
+        with self.lock:
+            return super().executemany(*args)
+
+
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.failure: str | None = None  # why writing stopped (a full disk), if it did
         self._first_unindexed: int | None = None  # first article added by the open transaction
+        self.batch_max_writes = 0  # 0: each transaction commits on its own (see batch_writes)
+        self.batch_max_seconds = 0.0
+        self._batch_started = 0.0
+        self._batch_writes = 0
+        self._depth = 0  # transaction blocks open (nested ones are savepoints)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
+                                   check_same_thread=False, factory=SharedConnection)
             self.db = sqlite_utils.Database(conn)
             self.db.execute("PRAGMA busy_timeout = 30000")
             # 64 MB of page cache (default 2 MB) keeps the hot part of the indexes, notably the
@@ -233,7 +259,22 @@ class Store:
         return int(row[0]) if row else 0
 
     def close(self) -> None:
+        self.commit()
         self.db.conn.close()
+
+    # --- transactions -------------------------------------------------------------------------
+    def batch_writes(self, max_writes: int, max_seconds: float) -> None:
+        """From now on, commit writes in batches: a transaction stays open over up to
+        `max_writes` transaction blocks (each page's own is a savepoint inside it) and is
+        committed then, or by `commit_if_due` once it is `max_seconds` old (0 writes: back to
+        one commit per block). A crawl writes hundreds of pages a second; a commit each (with
+        its fsync) would be its bottleneck. A kill loses at most the open batch, never half
+        an article: the crawl's frontier marks are in the same batch, so the next run fetches
+        those pages again."""
+        with self.db.conn.lock:
+            self.batch_max_writes, self.batch_max_seconds = max_writes, max_seconds
+            if not max_writes:
+                self.commit()
 
     @contextmanager
     def transaction(self):
@@ -241,25 +282,57 @@ class Store:
         (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)
         Inside another transaction it is a savepoint, so a batch of pages can share one commit.
         A full disk is a StoreError, kept in `failure` so the command can report it."""
-        nested = self.db.conn.in_transaction
-        try:
-            self.db.execute("SAVEPOINT page" if nested else "BEGIN IMMEDIATE")
+        with self.db.conn.lock:
             try:
-                yield
-                if not nested:
+                if not self.db.conn.in_transaction:
+                    self._first_unindexed = None  # a new transaction has added nothing yet
+                if self.batch_max_writes and not self.db.conn.in_transaction:
+                    self.db.execute("BEGIN IMMEDIATE")  # a new batch
+                    self._batch_started, self._batch_writes = time.monotonic(), 0
+                nested = self.db.conn.in_transaction
+                self.db.execute("SAVEPOINT page" if nested else "BEGIN IMMEDIATE")
+                self._depth += 1
+                try:
+                    yield
+                    if not nested:
+                        self._index_new_articles()
+                except BaseException:
+                    if not nested:
+                        self._first_unindexed = None
+                    if self.db.conn.in_transaction:  # SQLite has rolled back already on some errors
+                        self.db.execute("ROLLBACK TO page" if nested else "ROLLBACK")
+                        if nested:
+                            self.db.execute("RELEASE page")
+                    raise
+                finally:
+                    self._depth -= 1
+                self.db.execute("RELEASE page" if nested else "COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._raise_if_full(exc)
+                raise
+            self._batch_writes += 1
+            if self.batch_max_writes and self._batch_writes >= self.batch_max_writes:
+                self.commit()
+
+    def commit(self) -> None:
+        """Commit the open batch, if any (never a transaction block still running)."""
+        with self.db.conn.lock:
+            if self._depth == 0 and self.db.conn.in_transaction:
+                try:
                     self._index_new_articles()
-            except BaseException:
-                if not nested:
-                    self._first_unindexed = None
-                if self.db.conn.in_transaction:  # SQLite has rolled back already on some errors
-                    self.db.execute("ROLLBACK TO page" if nested else "ROLLBACK")
-                    if nested:
-                        self.db.execute("RELEASE page")
-                raise
-            self.db.execute("RELEASE page" if nested else "COMMIT")
-        except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
-                raise
+                    self.db.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    self._raise_if_full(exc)
+                    raise
+
+    def commit_if_due(self) -> None:
+        """Commit the open batch once it is `batch_max_seconds` old."""
+        if time.monotonic() - self._batch_started >= self.batch_max_seconds:
+            self.commit()
+
+    def _raise_if_full(self, exc: sqlite3.OperationalError) -> None:
+        """A full disk is a StoreError, kept in `failure` so the command can report it."""
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
             self.failure = f"cannot write database {self.path}: {exc}"
             raise StoreError(self.failure) from exc
 
@@ -334,14 +407,18 @@ class Store:
         return row, zlib.decompress(row.pop("html_zlib"))
 
     # --- writes -------------------------------------------------------------------------------
-    def update_article(self, article_id: int, values: dict) -> None:
+    def update_article(self, article_id: int, values: dict, body_fingerprint: Fingerprint | None = None) -> None:
+        """`body_fingerprint`: the near-duplicate fingerprint of the new body, if already
+        computed (by a worker)."""
         with self.transaction():
             self._index_new_articles()  # the update trigger takes the old text out of the index
             self._update("articles", article_id, values)
             if "body" in values:  # re-extraction changed the body: its near-duplicate keys follow it
                 self.db.execute("DELETE FROM lsh_bands WHERE article_id = ?", [article_id])
                 self.db.execute("DELETE FROM minhashes WHERE article_id = ?", [article_id])
-                _index_near_duplicates(self.db, article_id, fingerprint(shingles(normalized_body(values["body"]))))
+                if body_fingerprint is None:
+                    body_fingerprint = fingerprint(shingles(normalized_body(values["body"])))
+                _index_near_duplicates(self.db, article_id, body_fingerprint)
 
     def add_article(self, record: dict, raw_html: bytes, content_type: str | None,
                     found: Fingerprint | None = None) -> int:
@@ -370,10 +447,12 @@ class Store:
 
     def start_run(self, site: str, invocation: str, log_file: str | None = None) -> int:
         with self.transaction():
-            return self._insert("crawl_runs", {
+            run_id = self._insert("crawl_runs", {
                 "invocation": invocation, "site": site, "started_at": utc_now(), "status": "running",
                 "log_file": log_file, **{name: 0 for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
             })
+        self.commit()  # a run's row is visible at once, even while its pages are batched
+        return run_id
 
     def update_run_counts(self, run_id: int, counts: dict) -> None:
         """The counts so far of a running run (what a killed run had done stays visible)."""
@@ -393,6 +472,7 @@ class Store:
                 "duration_s": round(duration_s, 3),
                 **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
             })
+        self.commit()
 
     def add_attachments(self, rows: list[dict]) -> int:
         """Record attachment links; one already recorded from the same page is skipped."""

@@ -7,7 +7,7 @@ from scrapy.exceptions import (
     DownloadCancelledError, DownloadFailedError, DownloadTimeoutError, IgnoreRequest, ResponseDataLossError,
 )
 
-from crawler.attachments import kind_of_content_type, kind_of_url
+from crawler.attachments import kind_of_content_type, kind_of_url, may_link_attachments, may_name_attachment
 from crawler.failures import NotAnArticle, failure_kind
 from crawler.retry import retry_after_seconds, retry_delay
 from crawler.traps import query_pattern
@@ -53,6 +53,33 @@ def test_a_url_without_query_has_no_pattern():
 ])
 def test_attachment_kind_of_url(url, kind):
     assert kind_of_url(url) == kind
+
+
+@pytest.mark.parametrize("page", ["http://x.test/news/a.html", "http://x.test/files/b.pdf", "http://x.test/dir/"])
+@pytest.mark.parametrize("href", [
+    "公告.PDF", "/a/b.docx?v=2", "t.xls#p1", "../img/1.jpeg", "http://y.test/w/1.ofd", "a.zip", "art_1_2.html",
+    "content.jsp?id=3", "download?file=a.pdf", "/pdf/", "x.pdfa", "?page=2", "#top", "", ".", "a.tar.gz",
+    "javascript:void(0)", "mailto:a@b.test",
+])
+def test_a_link_skipped_before_joining_it_names_no_attachment(page, href):
+    """The cheap look at a link's text (see crawler.attachments) never hides an attachment."""
+    from urllib.parse import urljoin
+
+    if kind_of_url(urljoin(page, href)):
+        assert may_name_attachment(href)
+
+
+@pytest.mark.parametrize("page, body, may", [
+    ("http://x.test/a.html", '<a href="/news/1.html">新闻</a><img src="/logo.png">', False),
+    ("http://x.test/a.html", '<a href="/files/1.PDF">附件</a>', True),
+    ("http://x.test/a.html", "<A HREF = '/files/my file.docx'>附件</A>", True),
+    ("http://x.test/a.html", '<a href=/files/1.xls>附件</a>', True),
+    ("http://x.test/a.html", '<a href="/download?f=1&#46;zip">附件</a>', True),
+    ("http://x.test/a.html", '<base href="http://x.test/files/b.pdf"><a href="#p2">下页</a>', True),
+    ("http://x.test/files/b.pdf", '<a href="?page=2">下页</a>', True),
+])
+def test_a_page_is_parsed_for_attachment_links_only_when_its_text_may_hold_one(page, body, may):
+    assert may_link_attachments(page, body) is may
 
 
 @pytest.mark.parametrize("content_type, kind", [

@@ -266,8 +266,10 @@ def test_a_full_disk_stops_the_crawl_with_one_line_and_keeps_what_was_stored(tmp
                "pages = store.db.execute('PRAGMA page_count').fetchone()[0]\n"
                "store.db.execute(f'PRAGMA max_page_count = {pages + 6}')")
     with FaultServer(site, lifetime=120) as server:
+        # Batches of 2 pages, so that some commit before the disk fills: the open batch when it
+        # does is lost whole (its pages stay in the frontier for the next run).
         result = crawl(project, server, "crawl", "faultsite", "--db", str(db), prelude=prelude,
-                       settings={"CONCURRENT_REQUESTS_PER_DOMAIN": 2})
+                       settings={"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "CRAWLER_BATCH_WRITES": 2})
     assert result.returncode == 3, result.stderr[-3000:]
     lines = error_lines(result.stderr)
     assert len(lines) == 1 and "database or disk is full" in lines[0], result.stderr[-3000:]
