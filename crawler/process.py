@@ -9,8 +9,6 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
-
 from crawler.clean import clean_article
 from crawler.dedup import (LIKELY_SIMILARITY, MAX_CHECKED_CANDIDATES, Fingerprint, candidates, canonical_url, digest,
                            estimated_similarity, fingerprint, is_near_duplicate, normalized_body, shingles, similarity)
@@ -24,17 +22,17 @@ MIN_STORED_CHARS = 10  # a body shorter than this is an empty page, not an artic
 @dataclass(frozen=True)
 class DedupKeys:
     """What `admit` compares a record by, computed from the record alone (pure CPU work that a
-    worker process can do before the record reaches the store)."""
+    worker process can do before the record reaches the store). Not the shingles themselves:
+    8 bytes per character of text to send back, and only a candidate copy needs
+    them (`nearest_copy` makes them again then)."""
     canonical_url: str
     content_hash: str
-    shingles: np.ndarray  # see crawler.dedup.shingles
     fingerprint: Fingerprint | None  # None for a text too short for near-duplicate matching
 
 
 def dedup_keys(record: dict) -> DedupKeys:
     normalized = normalized_body(record.get("body") or "")
-    shingled = shingles(normalized)
-    return DedupKeys(canonical_url(record["url"]), digest(normalized), shingled, fingerprint(shingled))
+    return DedupKeys(canonical_url(record["url"]), digest(normalized), fingerprint(shingles(normalized)))
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
             return Outcome("duplicate", record, original, "exact")
         found = keys.fingerprint
         sharing = store.sharing_bands(found.keys, MAX_CHECKED_CANDIDATES) if found else []
-        near = nearest_copy(store, keys.shingles, likely_copies(store, found, candidates(sharing)))
+        near = nearest_copy(store, record["body"], likely_copies(store, found, candidates(sharing)))
         if near is not None:
             store.add_duplicate(record, near[0], kind="near", similarity=round(near[1], 3))
             return Outcome("duplicate", record, near[0], "near")
@@ -101,11 +99,12 @@ def likely_copies(store: Store, found: Fingerprint | None, article_ids: list[int
             if article_id in stored and estimated_similarity(found, *stored[article_id]) >= LIKELY_SIMILARITY]
 
 
-def nearest_copy(store: Store, shingled, article_ids: list[int]) -> tuple[int, float] | None:
+def nearest_copy(store: Store, body: str, article_ids: list[int]) -> tuple[int, float] | None:
     """The most similar of these stored articles (on a tie the first stored) with its
-    similarity, if this text is a near copy of it."""
+    similarity, if `body` is a near copy of it."""
     if not article_ids:
         return None
+    shingled = shingles(normalized_body(body))
     scores = [(similarity(shingled, shingles(normalized_body(body))), -article_id)
               for article_id, body in store.bodies(article_ids).items()]
     score, negated_id = max(scores)

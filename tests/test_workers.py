@@ -72,7 +72,6 @@ def test_two_workers_give_the_in_process_results_in_order_with_errors_in_place()
             expected = dedup_keys(record)
             assert (keys.canonical_url, keys.content_hash) == (expected.canonical_url, expected.content_hash)
             assert (keys.fingerprint and keys.fingerprint.keys) == (expected.fingerprint and expected.fingerprint.keys)
-            assert keys.shingles.tolist() == expected.shingles.tolist()
     in_process = list(results_in_order(jobs, 1))
     assert in_process[3] is unreadable and isinstance(in_process[7], ValueError)
     assert in_process[0] == results[0][0]
