@@ -31,8 +31,12 @@ class DedupKeys:
 
 
 def dedup_keys(record: dict) -> DedupKeys:
-    normalized = normalized_body(record.get("body") or "")
-    return DedupKeys(canonical_url(record["url"]), digest(normalized), fingerprint(shingles(normalized)))
+    return _keys(canonical_url(record["url"]), record.get("body") or "")
+
+
+def _keys(canonical: str, body: str) -> DedupKeys:
+    normalized = normalized_body(body)
+    return DedupKeys(canonical, digest(normalized), fingerprint(shingles(normalized)))
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
     record = {**record, "canonical_url": keys.canonical_url if keys else canonical_url(record["url"]), "run_id": run_id}
     if store.is_known(record["canonical_url"]):
         return Outcome("known", record)
-    keys = keys or dedup_keys(record)
+    keys = keys or _keys(record["canonical_url"], record["body"])  # the URL is canonical already
     record["content_hash"] = keys.content_hash
     try:
         original = store.article_with_hash(record["content_hash"])

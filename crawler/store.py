@@ -286,9 +286,9 @@ class Store:
             try:
                 if not self.db.conn.in_transaction:
                     self._first_unindexed = None  # a new transaction has added nothing yet
-                if self.batch_max_writes and not self.db.conn.in_transaction:
-                    self.db.execute("BEGIN IMMEDIATE")  # a new batch
-                    self._batch_started, self._batch_writes = time.monotonic(), 0
+                    if self.batch_max_writes:
+                        self.db.execute("BEGIN IMMEDIATE")  # a new batch
+                        self._batch_started, self._batch_writes = time.monotonic(), 0
                 nested = self.db.conn.in_transaction
                 self.db.execute("SAVEPOINT page" if nested else "BEGIN IMMEDIATE")
                 self._depth += 1
@@ -297,8 +297,6 @@ class Store:
                     if not nested:
                         self._index_new_articles()
                 except BaseException:
-                    if not nested:
-                        self._first_unindexed = None
                     if self.db.conn.in_transaction:  # SQLite has rolled back already on some errors
                         self.db.execute("ROLLBACK TO page" if nested else "ROLLBACK")
                         if nested:
