@@ -100,9 +100,10 @@ def shingles(text: str) -> np.ndarray:
         return np.empty(0, dtype=np.uint64)
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     count = len(codes) - SHINGLE_CHARS + 1
-    hashes = np.zeros(count, dtype=np.uint64)
-    for offset in range(SHINGLE_CHARS):  # polynomial hash of each window, wrapping mod 2**64
-        hashes = hashes * _MULTIPLIER + codes[offset:offset + count]
+    hashes = codes[:count].copy()
+    for offset in range(1, SHINGLE_CHARS):  # polynomial hash of each window, wrapping mod 2**64
+        hashes *= _MULTIPLIER
+        hashes += codes[offset:offset + count]
     hashes = np.sort(_mix(hashes))
     return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]  # np.unique, several times faster
 

@@ -14,7 +14,6 @@ from itertools import islice
 from dataclasses import dataclass, field
 
 import parsel
-import trafilatura
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 
@@ -415,6 +414,7 @@ def _is_link_list(c: _Counts) -> bool:
 
 
 def _trafilatura_body(html: str, url: str) -> list[str]:
+    import trafilatura  # here, not at the top: its import takes 0.3 s, and `crawler ingest` never calls it
     text = trafilatura.extract(html, url=url or None, include_comments=False, include_tables=True,
                                favor_precision=True) or ""
     return [line for line in (normalize_space(x) for x in text.splitlines()) if line]

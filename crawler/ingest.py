@@ -22,7 +22,9 @@ from crawler.store import Store, utc_now
 
 TEXT_FIELDS = ("url", "site", "extractor", "title", "published", "source", "author", "summary", "body",
                "script", "fetched_at")
-BATCH_SIZE = 500  # records per transaction: far fewer commits, and a kill loses at most one batch
+# Records per transaction: a kill loses at most one batch (a few seconds of work), and a page
+# of an index that several records of a batch change is written once per commit, not once each.
+BATCH_SIZE = 2000
 
 
 class RecordError(ValueError):

@@ -9,6 +9,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from crawler.clean import clean_article
 from crawler.dedup import (LIKELY_SIMILARITY, MAX_CHECKED_CANDIDATES, Fingerprint, candidates, canonical_url, digest,
                            estimated_similarity, fingerprint, is_near_duplicate, normalized_body, shingles, similarity)
@@ -31,12 +33,14 @@ class DedupKeys:
 
 
 def dedup_keys(record: dict) -> DedupKeys:
-    return _keys(canonical_url(record["url"]), record.get("body") or "")
+    return _keys(canonical_url(record["url"]), record.get("body") or "")[0]
 
 
-def _keys(canonical: str, body: str) -> DedupKeys:
+def _keys(canonical: str, body: str) -> tuple[DedupKeys, np.ndarray]:
+    """The keys of a body, and its shingles (which a candidate copy is checked on)."""
     normalized = normalized_body(body)
-    return DedupKeys(canonical, digest(normalized), fingerprint(shingles(normalized)))
+    shingled = shingles(normalized)
+    return DedupKeys(canonical, digest(normalized), fingerprint(shingled)), shingled
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,9 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
     record = {**record, "canonical_url": keys.canonical_url if keys else canonical_url(record["url"]), "run_id": run_id}
     if store.is_known(record["canonical_url"]):
         return Outcome("known", record)
-    keys = keys or _keys(record["canonical_url"], record["body"])  # the URL is canonical already
+    shingled = None  # made again by `nearest_copy` if a worker made the keys
+    if keys is None:
+        keys, shingled = _keys(record["canonical_url"], record["body"])  # the URL is canonical already
     record["content_hash"] = keys.content_hash
     try:
         original = store.article_with_hash(record["content_hash"])
@@ -83,7 +89,7 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
             return Outcome("duplicate", record, original, "exact")
         found = keys.fingerprint
         sharing = store.sharing_bands(found.keys, MAX_CHECKED_CANDIDATES) if found else []
-        near = nearest_copy(store, record["body"], likely_copies(store, found, candidates(sharing)))
+        near = nearest_copy(store, record["body"], likely_copies(store, found, candidates(sharing)), shingled)
         if near is not None:
             store.add_duplicate(record, near[0], kind="near", similarity=round(near[1], 3))
             return Outcome("duplicate", record, near[0], "near")
@@ -103,12 +109,14 @@ def likely_copies(store: Store, found: Fingerprint | None, article_ids: list[int
             if article_id in stored and estimated_similarity(found, *stored[article_id]) >= LIKELY_SIMILARITY]
 
 
-def nearest_copy(store: Store, body: str, article_ids: list[int]) -> tuple[int, float] | None:
+def nearest_copy(store: Store, body: str, article_ids: list[int],
+                 shingled: np.ndarray | None = None) -> tuple[int, float] | None:
     """The most similar of these stored articles (on a tie the first stored) with its
-    similarity, if `body` is a near copy of it."""
+    similarity, if `body` (whose `shingles` are `shingled`, if already made) is a near copy of it."""
     if not article_ids:
         return None
-    shingled = shingles(normalized_body(body))
+    if shingled is None:
+        shingled = shingles(normalized_body(body))
     scores = [(similarity(shingled, shingles(normalized_body(body))), -article_id)
               for article_id, body in store.bodies(article_ids).items()]
     score, negated_id = max(scores)

@@ -28,6 +28,9 @@ def test_a_version_1_database_is_upgraded_in_place_keeping_its_rows(tmp_path):
     run = store.db.execute("SELECT site, retries, attachments FROM crawl_runs").fetchone()
     assert run == ("a", 0, 0)
     assert "attachments" in store.db.table_names()
+    # the search index merges in large steps (schema 9), whichever version the file started at
+    settings = dict(store.db.execute("SELECT k, v FROM articles_fts_config WHERE k IN ('automerge', 'hashsize')"))
+    assert settings == {"automerge": 8, "hashsize": 8 * 1024 * 1024}
 
 
 def test_attachments_are_recorded_once_per_page(tmp_path):
