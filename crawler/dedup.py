@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
@@ -70,7 +71,7 @@ MIN_LENGTH_RATIO = 0.5  # a text is not a copy of one more than twice its length
 # estimate is still above it by more than 3 standard deviations.
 LIKELY_SIMILARITY = 0.45
 MAX_CHECKED_CANDIDATES = 3  # a true copy shares the most bands, so it comes first
-MAX_BUCKET = 50  # articles indexed under one band key (crawler.store._index_near_duplicates)
+MAX_BUCKET = 50  # articles indexed under one band key (`uncrowded`)
 
 _MULTIPLIER = np.uint64(0x100000001B3)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -147,6 +148,20 @@ def band_keys(signature: np.ndarray) -> list[int]:
     for row in range(ROWS):
         keys = keys * _MULTIPLIER + rows[:, row]
     return _mix(keys).view(np.int64).tolist()
+
+
+def sharing_bands(members: dict[int, list[int]], limit: int) -> list[tuple[int, int]]:
+    """(article id, bands shared) of the `limit` articles that share the most band keys with a
+    text, given the `members` of each of its keys; most first (on a tie the first stored)."""
+    shared = Counter(article_id for articles in members.values() for article_id in articles)
+    return sorted(shared.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def uncrowded(keys: list[int], members: dict[int, list[int]]) -> list[int]:
+    """The keys to index a text under: those not yet shared by MAX_BUCKET articles. A crowded
+    key comes from boilerplate that many articles print, never tells a copy apart, and would
+    make every lookup of it read a long list."""
+    return [key for key in keys if len(members.get(key, ())) < MAX_BUCKET]
 
 
 def candidates(sharing: list[tuple[int, int]]) -> list[int]:

@@ -13,7 +13,8 @@ import numpy as np
 
 from crawler.clean import clean_article
 from crawler.dedup import (LIKELY_SIMILARITY, MAX_CHECKED_CANDIDATES, Fingerprint, candidates, canonical_url, digest,
-                           estimated_similarity, fingerprint, is_near_duplicate, normalized_body, shingles, similarity)
+                           estimated_similarity, fingerprint, is_near_duplicate, normalized_body, sharing_bands, shingles,
+                           similarity)
 from crawler.extract import extract
 from crawler.items import Page
 from crawler.store import Store
@@ -88,12 +89,13 @@ def admit(store: Store, record: dict, raw_html: bytes = b"", content_type: str |
             store.add_duplicate(record, original, kind="exact", similarity=1.0)
             return Outcome("duplicate", record, original, "exact")
         found = keys.fingerprint
-        sharing = store.sharing_bands(found.keys, MAX_CHECKED_CANDIDATES) if found else []
+        members = store.band_members(found.keys) if found else {}
+        sharing = sharing_bands(members, MAX_CHECKED_CANDIDATES)
         near = nearest_copy(store, record["body"], likely_copies(store, found, candidates(sharing)), shingled)
         if near is not None:
             store.add_duplicate(record, near[0], kind="near", similarity=round(near[1], 3))
             return Outcome("duplicate", record, near[0], "near")
-        return Outcome("new", record, store.add_article(record, raw_html, content_type, found))
+        return Outcome("new", record, store.add_article(record, raw_html, content_type, found, members))
     except sqlite3.IntegrityError as exc:
         if "UNIQUE" not in str(exc):  # a missing field is a bad record, not a known one
             raise

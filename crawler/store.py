@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 import zlib
+from collections import defaultdict
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +19,7 @@ import sqlite_utils
 
 import numpy as np
 
-from crawler.dedup import MAX_BUCKET, Fingerprint, fingerprint, normalized_body, shingles
+from crawler.dedup import Fingerprint, fingerprint, normalized_body, shingles, uncrowded
 
 RUN_COUNTERS = (
     "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
@@ -165,18 +166,27 @@ def _minhash_signatures(db: sqlite_utils.Database) -> None:
         _index_near_duplicates(db, article_id, fingerprint(shingles(normalized_body(body))))
 
 
-def _index_near_duplicates(db: sqlite_utils.Database, article_id: int, found: Fingerprint | None) -> None:
-    """Store an article's fingerprint, under those of its band keys that are not crowded: a key
-    already shared by MAX_BUCKET articles comes from boilerplate that many articles print,
-    never tells a copy apart, and would make every lookup of it read a long list."""
+def _index_near_duplicates(db: sqlite_utils.Database, article_id: int, found: Fingerprint | None,
+                           members: dict[int, list[int]] | None = None) -> None:
+    """Store an article's fingerprint, under those of its band keys that are not crowded.
+    `members`: the `band_members` of its keys, if just read (by the duplicate check)."""
     if found is None:
         return
     db.execute("INSERT INTO minhashes (article_id, size, signature) VALUES (?, ?, ?)",
                [article_id, found.size, found.signature.tobytes()])
-    db.execute("INSERT OR IGNORE INTO lsh_bands (key, article_id) SELECT column1, ? FROM (VALUES "
-               + ", ".join(["(?)"] * len(found.keys))
-               + ") WHERE (SELECT count(*) FROM lsh_bands WHERE key = column1) < ?",
-               [article_id, *found.keys, MAX_BUCKET])
+    keys = uncrowded(found.keys, band_members(db, found.keys) if members is None else members)
+    db.conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, article_id) VALUES (?, ?)",
+                        [(key, article_id) for key in keys])
+
+
+def band_members(db: sqlite_utils.Database, keys: list[int]) -> dict[int, list[int]]:
+    """The articles indexed under each of these LSH band keys (at most MAX_BUCKET each)."""
+    members = defaultdict(list)
+    if keys:
+        marks = ", ".join("?" for _ in keys)
+        for key, article_id in db.execute(f"SELECT key, article_id FROM lsh_bands WHERE key IN ({marks})", keys):
+            members[key].append(article_id)
+    return members
 
 
 def _search_index_merges(db: sqlite_utils.Database) -> None:
@@ -375,16 +385,8 @@ class Store:
                               [content_hash, other_than]).fetchone()
         return row[0] if row else None
 
-    def sharing_bands(self, keys: list[int], limit: int) -> list[tuple[int, int]]:
-        """(article id, bands shared) of the `limit` articles that share the most of these band
-        keys, most first (on a tie the first stored); counted by SQLite, since a boilerplate key
-        can have dozens of members."""
-        if not keys:
-            return []
-        marks = ", ".join("?" for _ in keys)
-        return self.db.execute(
-            f"SELECT article_id, count(*) AS shared FROM lsh_bands WHERE key IN ({marks}) "
-            "GROUP BY article_id ORDER BY shared DESC, article_id LIMIT ?", [*keys, limit]).fetchall()
+    def band_members(self, keys: list[int]) -> dict[int, list[int]]:
+        return band_members(self.db, keys)
 
     def signatures(self, article_ids: list[int]) -> dict[int, tuple[int, np.ndarray]]:
         """Shingle count and MinHash signature of each of these articles that has one."""
@@ -429,9 +431,9 @@ class Store:
                 _index_near_duplicates(self.db, article_id, body_fingerprint)
 
     def add_article(self, record: dict, raw_html: bytes, content_type: str | None,
-                    found: Fingerprint | None = None) -> int:
+                    found: Fingerprint | None = None, members: dict[int, list[int]] | None = None) -> int:
         """Store an article, its page bytes (none for an ingested record) and its near-duplicate
-        fingerprint under its uncrowded band keys."""
+        fingerprint under its uncrowded band keys (`members`: their `band_members`, if read)."""
         row = {k: v for k, v in record.items() if k in self._article_columns}
         with self.transaction():
             article_id = self._insert("articles", row)
@@ -442,7 +444,7 @@ class Store:
                     "article_id": article_id, "url": record["url"], "content_type": content_type,
                     "html_zlib": zlib.compress(raw_html, 6), "fetched_at": record["fetched_at"],
                 })
-            _index_near_duplicates(self.db, article_id, found)
+            _index_near_duplicates(self.db, article_id, found, members)
         return article_id
 
     def add_duplicate(self, record: dict, duplicate_of: int, kind: str, similarity: float) -> None:

@@ -9,7 +9,7 @@ import opencc
 import pytest
 
 from crawler.dedup import (LIKELY_SIMILARITY, MAX_BUCKET, MIN_NEAR_CHARS, NUM_PERM, candidates, estimated_similarity,
-                           fingerprint, normalized_body, shingles, similarity)
+                           fingerprint, normalized_body, sharing_bands, shingles, similarity)
 from crawler.ingest import clean_record
 from crawler.process import admit
 from crawler.store import Store
@@ -128,11 +128,11 @@ def test_candidates_are_the_best_and_those_sharing_more_than_one_band(store):
     with store.transaction():
         for key, article_id in [(1, 10), (2, 10), (3, 10), (1, 11), (4, 12), (5, 12), (6, 13), (7, 14)]:
             store.db.execute("INSERT INTO lsh_bands (key, article_id) VALUES (?, ?)", [key, article_id])
-    sharing = store.sharing_bands([1, 2, 3, 4, 5, 6, 7], limit=3)
+    sharing = sharing_bands(store.band_members([1, 2, 3, 4, 5, 6, 7]), limit=3)
     assert sharing == [(10, 3), (12, 2), (11, 1)]
     assert candidates(sharing) == [10, 12]
-    assert candidates(store.sharing_bands([6, 7], limit=3)) == [13]  # one band each: only the first is checked
-    assert candidates(store.sharing_bands([99], limit=3)) == []
+    assert candidates(sharing_bands(store.band_members([6, 7]), limit=3)) == [13]  # one band each: only the first is checked
+    assert candidates(sharing_bands(store.band_members([99]), limit=3)) == []
 
 
 def test_a_band_key_shared_by_many_articles_is_not_indexed_again(store):
