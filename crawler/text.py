@@ -176,7 +176,10 @@ _FURNITURE_ANYWHERE = re.compile(
 )
 # A date stamp line: a numeric date (2022-02-13, 2022/2/13 or with a time of day) next to a
 # byline label, as CMSs print under the headline. Prose writes dates as 2022年2月13日.
-_DATE_STAMP = re.compile(r"(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}:\d{2}")
+# That is `(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}:\d{2}`, written to start with a digit:
+# `re` then skips ahead to the next digit instead of trying both branches at every character
+# (twice as fast, and every line of every page is searched).
+_DATE_STAMP = re.compile(r"\d(?::\d\d|(?<=1)9\d\d[-/.]\d{1,2}[-/.]\d|(?<=2)0\d\d[-/.]\d{1,2}[-/.]\d)")
 _CLAUSE = re.compile(r"[，。；！？]")
 _STAMP_LABEL = re.compile(r"来源|发布|更新|作者|编辑|点击|浏览|阅读|访问|字号|打印")
 _HOTLINE = re.compile(
