@@ -188,7 +188,7 @@ def main() -> None:
             "table_page": {**table_page, "median_matches": statistics.median(totals), "max_matches": max(totals)},
             "store_one_article_ms": {"chars": WRITE_CHARS, **write_ms},
         }
-    print(f"{args.articles} articles ({result['text_mb']} MB of text) stored through the triggers in "
+    print(f"{args.articles} articles ({result['text_mb']} MB of text) stored in batches, as the store writes them, in "
           f"{result['build_s']} s ({result['articles_per_s']}/s); trigram index {result['index_mb']} MB, "
           f"file {result['file_mb']} MB")
     print(f"search query (100 newest matches): median {search_query['median_ms']} ms, "
