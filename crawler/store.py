@@ -179,6 +179,10 @@ def _index_near_duplicates(db: sqlite_utils.Database, article_id: int, found: Fi
                [article_id, *found.keys, MAX_BUCKET])
 
 
+# Whether a canonical URL is stored, as an article or a duplicate (parameters: the URL twice).
+KNOWN_URL = ("SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
+             "SELECT 1 FROM duplicates WHERE canonical_url = ? LIMIT 1")
+
 # Adds to the search index the articles from a given id on (see `_search_index_at_commit`).
 INDEX_ARTICLES_FROM = "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body FROM articles WHERE id >= ?"
 
@@ -354,11 +358,7 @@ class Store:
     # --- lookups ------------------------------------------------------------------------------
     def is_known(self, canonical_url: str) -> bool:
         """Stored as an article or recorded as a duplicate: no need to fetch it again."""
-        return bool(self.db.execute(
-            "SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
-            "SELECT 1 FROM duplicates WHERE canonical_url = ? LIMIT 1",
-            [canonical_url, canonical_url],
-        ).fetchone())
+        return bool(self.db.execute(KNOWN_URL, [canonical_url, canonical_url]).fetchone())
 
     def article_with_hash(self, content_hash: str, other_than: int | None = None) -> int | None:
         row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? AND id IS NOT ? ORDER BY id LIMIT 1",
