@@ -141,7 +141,7 @@ def test_frontier_marks_posted_after_an_article_commit_with_it_and_lookups_never
 
         assert writes.submit(store_article).result(10).kind == "new"
         writes.post(frontier.done, record(1)["url"])  # as the crawl does once the item is stored
-        writes.post(frontier.add, [{"url": None}])  # a failing mark is logged, the thread goes on
+        writes.post(frontier.add, [{}])  # a failing mark (an entry without its URL) is logged, the thread goes on
         writes.submit(int).result(10)  # everything posted before has run
         assert (count(store.path, "articles"), count(store.path, "frontier")) == (0, 1)  # neither committed
         holding, release = threading.Event(), threading.Event()
