@@ -18,7 +18,7 @@ import sqlite_utils
 
 import numpy as np
 
-from crawler.dedup import MAX_BUCKET, Fingerprint, fingerprint, normalized_body, shingles
+from crawler.dedup import MAX_BUCKET, Fingerprint, band_keys, fingerprint, normalized_body, shingles
 
 RUN_COUNTERS = (
     "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
@@ -412,7 +412,11 @@ class Store:
             self._index_new_articles()  # the update trigger takes the old text out of the index
             self._update("articles", article_id, values)
             if "body" in values:  # re-extraction changed the body: its near-duplicate keys follow it
-                self.db.execute("DELETE FROM lsh_bands WHERE article_id = ?", [article_id])
+                stored = self.signatures([article_id]).get(article_id)
+                if stored is not None:  # its band keys, made again from its signature: lsh_bands is
+                    old_keys = band_keys(stored[1])  # keyed by band key, and scanning it all would grow with the store
+                    self.db.execute(f"DELETE FROM lsh_bands WHERE key IN ({', '.join('?' for _ in old_keys)}) "
+                                    "AND article_id = ?", [*old_keys, article_id])
                 self.db.execute("DELETE FROM minhashes WHERE article_id = ?", [article_id])
                 if body_fingerprint is None:
                     body_fingerprint = fingerprint(shingles(normalized_body(values["body"])))
