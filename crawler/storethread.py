@@ -5,9 +5,10 @@ outcome, and posts the frontier's marks (`StoreThread.post`) without waiting; al
 order given. sqlite3 lets go of the GIL while SQLite works (B-trees, the full-text index, the
 WAL), so those milliseconds per page overlap the reactor's own work, and the reactor never
 waits for the connection, which the writes thread holds for each article and for the search
-index at each commit. A page's frontier marks come after its article, so a commit covers
-both or neither: a kill loses the open batch, articles and their frontier marks together, and
-the next run fetches those pages again.
+index at each commit. A page's "done" mark comes after its article, so it is never committed
+before the article (the same batch or a later one): a kill loses the open batch, the pages
+whose articles it held are still in the frontier, and the next run fetches them again (or,
+for an article committed just before, finds it known and drops its entry).
 
 The reactor's lookups (is this article known? a list page's validators) go to a read-only
 connection of their own, which sees committed rows; the canonical URLs stored by the open
