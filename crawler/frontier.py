@@ -10,6 +10,7 @@ exactly the unfinished work behind, and the next run starts with it.
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from crawler.store import Store, utc_now
 
@@ -58,9 +59,9 @@ class Frontier:
                 for url, callback, errback, meta in rows]
 
 
-def validators_of(store: Store, url: str) -> tuple[str | None, str | None]:
+def validators_of(db: sqlite3.Connection, url: str) -> tuple[str | None, str | None]:
     """(ETag, Last-Modified) the server sent for this list page the last time it was followed."""
-    row = store.db.execute("SELECT etag, last_modified FROM list_validators WHERE url = ?", [url]).fetchone()
+    row = db.execute("SELECT etag, last_modified FROM list_validators WHERE url = ?", [url]).fetchone()
     return (row[0], row[1]) if row else (None, None)
 
 

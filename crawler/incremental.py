@@ -6,12 +6,17 @@
   Last-Modified it had the last time, and a 304 ends paging there.
 - Every request is recorded in the frontier (crawler.frontier) before Scrapy schedules it and
   removed once handled, and a run starts with what the last run left, so a killed run resumes.
+
+The frontier's writes go through the crawl's writes thread (crawler.storethread), in order
+after the article they belong to, and the lookups to its read connection: the reactor never
+waits for SQLite's write lock.
 """
 from __future__ import annotations
 
 from scrapy import Request, signals
 from scrapy.http import HtmlResponse
 
+from crawler import storethread
 from crawler.dedup import canonical_url
 from crawler.frontier import Frontier, save_validators, validators_of
 from crawler.store import shared_store
@@ -24,21 +29,41 @@ def _original_url(response) -> str:
     return (response.meta.get("redirect_urls") or [response.request.url])[0]
 
 
-class IncrementalCrawl:
-    """Spider middleware: skip known articles, decide how far to page, keep the frontier."""
+class _WritesUser:
+    """A middleware that uses the crawl's writes thread, from its first use to the spider's end."""
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
         self.store = shared_store(crawler.settings["CRAWLER_DB"])
-        self.max_list_pages = crawler.settings.getint("CRAWLER_MAX_LIST_PAGES")
-        self._frontier: Frontier | None = None
-        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
-            crawler.signals.connect(self.article_handled, signal=signal)
+        self._writes: storethread.StoreThread | None = None
+        crawler.signals.connect(self._release_writes, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
+
+    @property
+    def writes(self) -> storethread.StoreThread:
+        if self._writes is None:
+            self._writes = storethread.of_crawler(self.crawler)
+        return self._writes
+
+    def _release_writes(self) -> None:
+        if self._writes is not None:
+            self._writes = None
+            storethread.release(self.store)
+
+
+class IncrementalCrawl(_WritesUser):
+    """Spider middleware: skip known articles, decide how far to page, keep the frontier."""
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.max_list_pages = crawler.settings.getint("CRAWLER_MAX_LIST_PAGES")
+        self._frontier: Frontier | None = None
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(self.article_handled, signal=signal)
 
     @property
     def frontier(self) -> Frontier:
@@ -57,10 +82,10 @@ class IncrementalCrawl:
         for left in self.frontier.resume():
             callback, errback = (getattr(spider, name, None) if name else None
                                  for name in (left["callback"], left["errback"]))
-            known = left["meta"].get("article") and self.store.is_known(canonical_url(left["url"]))
+            known = left["meta"].get("article") and self.writes.is_known(canonical_url(left["url"]))
             if known or (left["callback"] and callback is None):
                 # Stored just before the last run was killed, or the site module changed since.
-                self.frontier.done(left["url"])
+                self.writes.post(self.frontier.done, left["url"])
                 continue
             self.stats.inc_value("frontier/resumed")
             yield Request(left["url"], meta=left["meta"], callback=callback, errback=errback)
@@ -93,7 +118,7 @@ class IncrementalCrawl:
         articles = [e for e in entries if isinstance(e, Request) and e.meta.get("article")]
         others = [e for e in entries if isinstance(e, Request) and not e.meta.get("article")]
         items = [e for e in entries if not isinstance(e, Request)]
-        unknown = [r for r in articles if not self.store.is_known(canonical_url(r.url))]
+        unknown = [r for r in articles if not self.writes.is_known(canonical_url(r.url))]
         self.stats.inc_value("articles/skipped_known", len(articles) - len(unknown))
         list_page = response.meta.get("list_page")
         truncated = False
@@ -104,11 +129,12 @@ class IncrementalCrawl:
         # An article page's entry goes when its item has been stored (article_handled); a page
         # that failed (HTTP error after retries) stays for the next run to try again.
         handled = complete and not items and response.status < 400
-        self.frontier.add([self._entry(r) for r in requests], done=_original_url(response) if handled else None)
+        self.writes.post(self.frontier.add, [self._entry(r) for r in requests],
+                         done=_original_url(response) if handled else None)
         if handled and list_page is not None and response.status == 200:
             etag, modified = (response.headers.get(h) for h in ("ETag", "Last-Modified"))
             # A page whose next page was cut off by the depth limit must be read again next time.
-            save_validators(self.store, _original_url(response), *(
+            self.writes.post(save_validators, self.store, _original_url(response), *(
                 (None, None) if truncated else (v.decode("latin-1") if v else None for v in (etag, modified))))
         return requests + items
 
@@ -137,25 +163,18 @@ class IncrementalCrawl:
 
     def article_handled(self, item, response, **_):
         if response is not None and response.meta.get("article"):
-            self.frontier.done(_original_url(response))
+            # After the page's article in the writes thread's queue: in the same batch or a later one.
+            self.writes.post(self.frontier.done, _original_url(response))
 
 
-class ConditionalListRequests:
+class ConditionalListRequests(_WritesUser):
     """Downloader middleware: ask for a list page only if it changed since it was last followed
     (If-None-Match / If-Modified-Since); a 304 reaches the spider as an empty page."""
-
-    def __init__(self, crawler):
-        self.stats = crawler.stats
-        self.store = shared_store(crawler.settings["CRAWLER_DB"])
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_request(self, request):
         if request.meta.get("list_page") is None:
             return None
-        etag, modified = validators_of(self.store, request.url)
+        etag, modified = validators_of(self.writes.reader, request.url)
         if etag:
             request.headers["If-None-Match"] = etag
         if modified:

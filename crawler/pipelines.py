@@ -14,7 +14,7 @@ from scrapy.exceptions import DropItem
 
 from crawler import storethread
 from crawler.items import Page
-from crawler.process import admit, keyed_record_of
+from crawler.process import Outcome, admit, keyed_record_of
 from crawler.site import SiteSpider
 from crawler.store import StoreError, shared_store
 from crawler.workers import SHARED_POOL, awaited, cores
@@ -46,8 +46,7 @@ class ArticlePipeline:
             if not self.in_workers:
                 SHARED_POOL.release()
                 log.warning("%s cannot be sent to worker processes; extracting in the crawl process", self.site)
-        self.writes = storethread.acquire(self.store, settings.getint("CRAWLER_BATCH_WRITES"),
-                                          settings.getfloat("CRAWLER_BATCH_SECONDS"))
+        self.writes = storethread.of_crawler(self.crawler)
 
     async def close_spider(self):
         try:
@@ -73,7 +72,7 @@ class ArticlePipeline:
             raise DropItem(f"extraction failed: {item.url}") from exc
         if record["lossy_decode"]:
             self.stats.inc_value("pages/undecodable")
-        outcome = await awaited(self.writes.submit(admit, self.store, record, item.body, item.content_type,
+        outcome = await awaited(self.writes.submit(self._admit, record, item.body, item.content_type,
                                                    run_id=self.stats.get_value("run/id"), keys=keys))
         self.stats.inc_value(f"articles/{outcome.kind}")
         if outcome.kind == "empty":
@@ -84,6 +83,14 @@ class ArticlePipeline:
             if self.site is not None and not record["extractor"].startswith("site:"):
                 self.stats.inc_value("articles/fallback")
         return outcome.record
+
+
+    def _admit(self, record: dict, *args, **kwargs) -> Outcome:
+        """On the writes thread: `admit`, and tell the thread what it stored (see StoreThread.is_known)."""
+        outcome = admit(self.store, record, *args, **kwargs)
+        if outcome.kind in ("new", "duplicate"):
+            self.writes.stored(outcome.record["canonical_url"])
+        return outcome
 
 
 class LogFormatter(logformatter.LogFormatter):

@@ -5,18 +5,26 @@ An article keeps its id, URL and the duplicates that point to it, even when its 
 content hash) changes: it is still the same page. When a repaired body turns out to equal another
 stored article's body, both rows stay and the pair is reported (`same_body_as`), because merging
 two articles would drop a row that readers may already hold. Pages are extracted in `jobs`
-worker processes (crawler.workers), in order, while this process reads and updates the store.
+worker processes (crawler.workers), in order, and the workers send back everything the
+update needs (record, content hash, near-duplicate fingerprint): this process only reads the
+pages, compares, and hands the changes to a writes thread (crawler.storethread), which
+updates the rows and their search-index entries in batched transactions while sqlite3 lets
+go of the GIL, so the writes overlap the next pages' reading and comparing.
 """
 from __future__ import annotations
 
 from collections import Counter, deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from crawler.dedup import Fingerprint
 from crawler.items import Page
 from crawler.process import MIN_STORED_CHARS, keyed_record_of
-from crawler.store import Store
+from crawler.store import Store, StoreError
+from crawler.storethread import StoreThread
 from crawler.workers import results_in_order
 
+MAX_QUEUED = 200  # updates handed to the writes thread and not yet done
 REEXTRACTED = ("title", "published", "source", "author", "summary", "body", "script", "content_hash", "extractor")
 
 
@@ -52,18 +60,20 @@ def reextract(store: Store, sites: dict[str, type], site: str | None = None, job
 
     # Many pages per commit (an update is milliseconds, a commit with its fsync as long again);
     # a kill loses at most the last batch, which a rerun does again.
-    store.batch_writes(500, 5.0)
+    writes = StoreThread(store, max_writes=500, max_seconds=5.0)
     try:
-        _reextract_all(store, sites, report, rows, results_in_order(pages(), jobs, keyed_record_of))
+        _reextract_all(writes, sites, report, rows, results_in_order(pages(), jobs, keyed_record_of))
     finally:
-        store.batch_writes(0, 0)
+        writes.stop()
+    if store.failure:  # the last batch could not be committed (a full disk)
+        raise StoreError(store.failure)
     return report
 
 
-def _reextract_all(store: Store, sites: dict[str, type], report: Report, rows: deque, results) -> None:
+def _reextract_all(writes: StoreThread, sites: dict[str, type], report: Report, rows: deque, results) -> None:
+    updates: deque[Future] = deque()  # submitted to the writes thread; the first failure stops the run
     for result in results:
         row = rows.popleft()
-        article_id = row["id"]
         report.examined[row["site"]] += 1
         if row["site"] not in sites:
             report.generic[row["site"]] += 1
@@ -77,11 +87,22 @@ def _reextract_all(store: Store, sites: dict[str, type], report: Report, rows: d
         changes = new_values(row, record, keys.content_hash)
         if not changes:
             continue
-        store.update_article(article_id, changes, keys.fingerprint)
-        report.changed[row["site"]] += 1
-        report.fields.update(changes.keys())
-        if "content_hash" in changes:
-            other = store.article_with_hash(changes["content_hash"], other_than=article_id)
-            if other is not None:
-                report.same_body_as.append((article_id, other))
-        store.commit_if_due()
+        updates.append(writes.submit(_update, writes.store, report, row["id"], row["site"], changes, keys.fingerprint))
+        # at most MAX_QUEUED waiting: if the writes are the slower side, memory stays flat anyway
+        while updates and (updates[0].done() or len(updates) > MAX_QUEUED):
+            updates.popleft().result()
+    for update in updates:
+        update.result()
+
+
+def _update(store: Store, report: Report, article_id: int, site: str, changes: dict,
+            found: Fingerprint | None) -> None:
+    """On the writes thread, after the updates before it (so a body that another article has
+    just been given is found)."""
+    store.update_article(article_id, changes, found)
+    report.changed[site] += 1
+    report.fields.update(changes.keys())
+    if "content_hash" in changes:
+        other = store.article_with_hash(changes["content_hash"], other_than=article_id)
+        if other is not None:
+            report.same_body_as.append((article_id, other))

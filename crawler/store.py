@@ -19,7 +19,7 @@ import sqlite_utils
 
 import numpy as np
 
-from crawler.dedup import Fingerprint, fingerprint, normalized_body, shingles, uncrowded
+from crawler.dedup import Fingerprint, band_keys, fingerprint, normalized_body, shingles, uncrowded
 
 RUN_COUNTERS = (
     "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
@@ -199,6 +199,10 @@ def _search_index_merges(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 8)")
 
 
+# Whether a canonical URL is stored, as an article or a duplicate (parameters: the URL twice).
+KNOWN_URL = ("SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
+             "SELECT 1 FROM duplicates WHERE canonical_url = ? LIMIT 1")
+
 # Adds to the search index the articles from a given id on (see `_search_index_at_commit`).
 INDEX_ARTICLES_FROM = "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body FROM articles WHERE id >= ?"
 
@@ -374,11 +378,7 @@ class Store:
     # --- lookups ------------------------------------------------------------------------------
     def is_known(self, canonical_url: str) -> bool:
         """Stored as an article or recorded as a duplicate: no need to fetch it again."""
-        return bool(self.db.execute(
-            "SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
-            "SELECT 1 FROM duplicates WHERE canonical_url = ? LIMIT 1",
-            [canonical_url, canonical_url],
-        ).fetchone())
+        return bool(self.db.execute(KNOWN_URL, [canonical_url, canonical_url]).fetchone())
 
     def article_with_hash(self, content_hash: str, other_than: int | None = None) -> int | None:
         row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? AND id IS NOT ? ORDER BY id LIMIT 1",
@@ -424,7 +424,11 @@ class Store:
             self._index_new_articles()  # the update trigger takes the old text out of the index
             self._update("articles", article_id, values)
             if "body" in values:  # re-extraction changed the body: its near-duplicate keys follow it
-                self.db.execute("DELETE FROM lsh_bands WHERE article_id = ?", [article_id])
+                stored = self.signatures([article_id]).get(article_id)
+                if stored is not None:  # its band keys, made again from its signature: lsh_bands is
+                    old_keys = band_keys(stored[1])  # keyed by band key, and scanning it all would grow with the store
+                    self.db.execute(f"DELETE FROM lsh_bands WHERE key IN ({', '.join('?' for _ in old_keys)}) "
+                                    "AND article_id = ?", [*old_keys, article_id])
                 self.db.execute("DELETE FROM minhashes WHERE article_id = ?", [article_id])
                 if body_fingerprint is None:
                     body_fingerprint = fingerprint(shingles(normalized_body(values["body"])))

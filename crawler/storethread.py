@@ -1,22 +1,29 @@
-"""A crawl's article writes on their own thread, committed in batches.
+"""A crawl's writes on their own thread, committed in batches.
 
 The reactor thread hands each page's record to `StoreThread.submit(admit, ...)` and awaits the
-outcome. sqlite3 lets go of the GIL while SQLite works (B-trees, the full-text index's
-triggers, the WAL), so those milliseconds per page overlap the reactor's own work. Both threads
-use the process's one connection to the database (`shared_store`; statements one at a time, a
-transaction block held by one thread from start to end), so the reactor's lookups (is this
-article known?) see what was just stored, committed or not, and a commit covers everything
-written before it: a kill loses the open batch, articles and their frontier marks together,
-and the next run fetches those pages again.
+outcome, and posts the frontier's marks (`StoreThread.post`) without waiting; all run in the
+order given. sqlite3 lets go of the GIL while SQLite works (B-trees, the full-text index, the
+WAL), so those milliseconds per page overlap the reactor's own work, and the reactor never
+waits for the connection, which the writes thread holds for each article and for the search
+index at each commit. A page's "done" mark comes after its article, so it is never committed
+before the article (the same batch or a later one): a kill loses the open batch, the pages
+whose articles it held are still in the frontier, and the next run fetches them again (or,
+for an article committed just before, finds it known and drops its entry).
+
+The reactor's lookups (is this article known? a list page's validators) go to a read-only
+connection of their own, which sees committed rows; the canonical URLs stored by the open
+batch are kept in memory until it commits (`stored`), so `is_known` sees what was just
+stored, committed or not.
 """
 from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 from concurrent.futures import Future
 
-from crawler.store import Store, StoreError
+from crawler.store import KNOWN_URL, Store, StoreError, shared_store
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +34,9 @@ class StoreThread:
         self.max_seconds = max_seconds
         self.users = 0
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._stored: set[str] = set()  # canonical URLs stored by the open batch
+        self.reader = sqlite3.connect(store.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30,
+                                      isolation_level=None, check_same_thread=False)
         store.batch_writes(max_writes, max_seconds)
         self._thread = threading.Thread(target=self._run, name="store-writes", daemon=True)
         self._thread.start()
@@ -36,6 +46,22 @@ class StoreThread:
         future = Future()
         self._jobs.put((future, function, args, kwargs))
         return future
+
+    def post(self, function, *args, **kwargs) -> None:
+        """Run `function(*args, **kwargs)` on the writes thread, after what was submitted before,
+        without waiting for it; a failure is logged."""
+        self._jobs.put((None, function, args, kwargs))
+
+    def stored(self, canonical_url: str) -> None:
+        """Called on the writes thread: this URL's article (or duplicate) is in the open batch."""
+        self._stored.add(canonical_url)
+
+    def is_known(self, canonical_url: str) -> bool:
+        """Stored as an article or a duplicate, committed or in the open batch; never waits for
+        the writes thread. (The set is read before the database: a URL leaves it only once its
+        batch has committed.)"""
+        return canonical_url in self._stored or bool(
+            self.reader.execute(KNOWN_URL, [canonical_url, canonical_url]).fetchone())
 
     def flush(self) -> Future:
         """Done once everything submitted so far is committed."""
@@ -55,10 +81,13 @@ class StoreThread:
                 self.store.commit_if_due()
             except BaseException as exc:  # reported to whoever waits for it, as if run in-line
                 if future is None:
-                    log.error("cannot commit to %s: %s", self.store.path, exc)
+                    log.error("cannot write to %s: %s", self.store.path, exc)
                 else:
                     future.set_exception(exc)
                 continue
+            finally:
+                if not self.store.db.conn.in_transaction:  # committed (or rolled back): the database says
+                    self._stored.clear()
             if future is not None:
                 future.set_result(result)
 
@@ -66,6 +95,7 @@ class StoreThread:
         """Commit what is left and end the thread; writes are committed one by one again."""
         self._jobs.put(None)
         self._thread.join()
+        self.reader.close()
         try:
             self.store.batch_writes(0, 0)
         except StoreError as exc:  # the crawl reports the full disk (store.failure) itself
@@ -81,6 +111,13 @@ def acquire(store: Store, max_writes: int, max_seconds: float) -> StoreThread:
         _THREADS[store] = StoreThread(store, max_writes, max_seconds)
     _THREADS[store].users += 1
     return _THREADS[store]
+
+
+def of_crawler(crawler) -> StoreThread:
+    """`acquire` with the crawler's batch settings."""
+    settings = crawler.settings
+    return acquire(shared_store(settings["CRAWLER_DB"]), settings.getint("CRAWLER_BATCH_WRITES"),
+                   settings.getfloat("CRAWLER_BATCH_SECONDS"))
 
 
 def release(store: Store) -> None:

@@ -6,11 +6,14 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
 
 from conftest import ROOT, connect
+from crawler.dedup import canonical_url
+from crawler.frontier import Frontier
 from crawler.process import admit
 from crawler.store import Store
 from crawler.storethread import StoreThread
@@ -122,6 +125,48 @@ def test_the_writes_thread_commits_a_slow_trickle_on_time_and_reports_errors(tmp
         writes.stop()
     assert count(store.path, "articles") == 2
     store.close()
+
+
+def test_frontier_marks_posted_after_an_article_commit_with_it_and_lookups_never_wait(tmp_path, caplog):
+    store = Store(tmp_path / "t.db")
+    frontier = Frontier(store, "a")
+    frontier.add([{"url": record(1)["url"]}])  # found on a list page, committed
+    writes = StoreThread(store, max_writes=1000, max_seconds=3600)
+    url = canonical_url(record(1)["url"])
+    try:
+        def store_article():  # what the pipeline hands the writes thread
+            outcome = admit(store, record(1), b"<html>1")
+            writes.stored(outcome.record["canonical_url"])
+            return outcome
+
+        assert writes.submit(store_article).result(10).kind == "new"
+        writes.post(frontier.done, record(1)["url"])  # as the crawl does once the item is stored
+        writes.post(frontier.add, [{}])  # a failing mark (an entry without its URL) is logged, the thread goes on
+        writes.submit(int).result(10)  # everything posted before has run
+        assert (count(store.path, "articles"), count(store.path, "frontier")) == (0, 1)  # neither committed
+        holding, release = threading.Event(), threading.Event()
+
+        def hold_the_connection():  # the writes thread busy, e.g. indexing a batch at its commit
+            with store.db.conn.lock:
+                holding.set()
+                release.wait(10)
+
+        held = writes.submit(hold_the_connection)
+        assert holding.wait(10)
+        started = time.monotonic()
+        assert writes.is_known(url)  # stored by the open batch: seen, without waiting for the writer
+        assert not writes.is_known(canonical_url(record(2)["url"]))
+        assert time.monotonic() - started < 1
+        release.set()
+        held.result(10)
+        writes.flush().result(10)
+        assert (count(store.path, "articles"), count(store.path, "frontier")) == (1, 0)  # together
+        assert writes.is_known(url)  # now from the committed rows
+    finally:
+        release.set()
+        writes.stop()
+        store.close()
+    assert "cannot write to" in caplog.text
 
 
 WRITER = textwrap.dedent("""

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import connect, copy_project, crawl_through, run_crawler
 from crawler.demo.server import DemoServer
+from crawler.store import Store
 
 REEXTRACTED = ("title", "published", "source", "author", "summary", "body", "script", "content_hash", "extractor")
 # A layout change the module has not caught up with: the title is taken from the breadcrumb and the
@@ -124,3 +125,48 @@ def test_articles_of_a_site_without_a_module_go_through_the_generic_chain(demo_c
     with connect(demo_copy) as conn:
         extractors = {r[0] for r in conn.execute("SELECT extractor FROM articles WHERE site = 'retired'")}
     assert extractors <= {"generic", "trafilatura"}
+
+
+def _reextracted_state(db) -> dict:
+    import numpy as np
+
+    from crawler.dedup import band_keys
+
+    with connect(db) as conn:
+        conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")  # raises if the index is off
+        signatures = {row[0]: band_keys(np.frombuffer(row[1], dtype=np.uint32))
+                      for row in conn.execute("SELECT article_id, signature FROM minhashes")}
+        bands = conn.execute("SELECT article_id, key FROM lsh_bands ORDER BY article_id, key").fetchall()
+        for article_id, key in bands:  # no band key left from a body the article no longer has
+            assert key in signatures[article_id]
+        return {
+            "articles": [tuple(row) for row in conn.execute("SELECT * FROM articles ORDER BY id")],
+            "bands": bands, "signatures": conn.execute("SELECT * FROM minhashes ORDER BY article_id").fetchall(),
+            "found": conn.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH '\"旧版本\"' ORDER BY rowid").fetchall(),
+        }
+
+
+MARK = "\n（旧版本）本文已于二〇二〇年修订，以下为修订前的全文，仅供查阅，请以最新发布的版本为准。"
+
+
+def test_reextract_in_several_processes_writes_what_one_process_writes(tmp_path, demo_copy):
+    """Every article changes (the stored rows carry a mark that the raw pages do not): the rows,
+    their near-duplicate keys and the search index come out the same with --jobs 2 as with 1."""
+    store = Store(demo_copy)
+    for article_id, title, body in store.db.execute("SELECT id, title, body FROM articles").fetchall():
+        store.update_article(article_id, {"title": title + "（旧版本）", "body": body + MARK})  # new fingerprint too
+    total = len(store.stored_ids())
+    store.close()
+    second = tmp_path / "second.db"
+    with sqlite3.connect(demo_copy) as source, sqlite3.connect(second) as target:
+        source.backup(target)
+    outputs = []
+    for db, jobs in ((demo_copy, "1"), (second, "2")):
+        result = run_crawler("reextract", "--jobs", jobs, "--db", str(db))
+        assert result.returncode == 0, result.stderr
+        assert f"changed {total} of {total} articles" in result.stdout
+        outputs.append(result.stdout.replace(str(db), "DB"))
+    assert outputs[0] == outputs[1]
+    one, two = _reextracted_state(demo_copy), _reextracted_state(second)
+    assert one["found"] == []  # the old text is out of the search index
+    assert one == two
