@@ -4,8 +4,9 @@
 - List pages: paging stops at a page whose article links are all known, and at
   CRAWLER_MAX_LIST_PAGES (the depth of a first run); a list page is requested with the ETag /
   Last-Modified it had the last time, and a 304 ends paging there.
-- Every request is recorded in the frontier (crawler.frontier) before Scrapy schedules it and
-  removed once handled, and a run starts with what the last run left, so a killed run resumes.
+- Every request is handed to the frontier (crawler.frontier) before Scrapy schedules it, in the
+  batch that marks its list page done, and removed once handled; a run starts with what the
+  last run left, so a killed run resumes.
 
 The frontier's writes go through the crawl's writes thread (crawler.storethread), in order
 after the article they belong to, and the lookups to its read connection: the reactor never
