@@ -77,6 +77,8 @@ def test_a_link_skipped_before_joining_it_names_no_attachment(page, href):
     ("http://x.test/a.html", '<a href="/download?f=1&#46;zip">附件</a>', True),
     ("http://x.test/a.html", '<base href="http://x.test/files/b.pdf"><a href="#p2">下页</a>', True),
     ("http://x.test/files/b.pdf", '<a href="?page=2">下页</a>', True),
+    ("http://x.test/a.html", '<a href="/1.html">一</a><a href="/2.html">二</a><a href="/3.doc">三</a>', True),
+    ("http://x.test/a.html", '<a href="/x.">一</a><a href="pdf">二</a>', False),  # no extension across two links
 ])
 def test_a_page_is_parsed_for_attachment_links_only_when_its_text_may_hold_one(page, body, may):
     assert may_link_attachments(page, body) is may
