@@ -125,6 +125,11 @@ def fingerprint(shingle_hashes: np.ndarray) -> Fingerprint | None:
     return Fingerprint(len(shingle_hashes), signature, band_keys(signature))
 
 
+def body_fingerprint(body: str) -> Fingerprint | None:
+    """The fingerprint of a stored body, from the text itself."""
+    return fingerprint(shingles(normalized_body(body)))
+
+
 def minhash(shingle_hashes: np.ndarray) -> np.ndarray:
     """The NUM_PERM-value signature of sorted distinct shingle hashes: the low 32 bits of the
     smallest hash in each bin. An empty bin (a short text) takes the value of the next bin to

@@ -119,7 +119,7 @@ def nearest_copy(store: Store, body: str, article_ids: list[int],
         return None
     if shingled is None:
         shingled = shingles(normalized_body(body))
-    scores = [(similarity(shingled, shingles(normalized_body(body))), -article_id)
-              for article_id, body in store.bodies(article_ids).items()]
+    scores = [(similarity(shingled, shingles(normalized_body(stored))), -article_id)
+              for article_id, stored in store.bodies(article_ids).items()]
     score, negated_id = max(scores)
     return (-negated_id, score) if is_near_duplicate(score) else None

@@ -19,7 +19,7 @@ import sqlite_utils
 
 import numpy as np
 
-from crawler.dedup import Fingerprint, band_keys, fingerprint, normalized_body, shingles, uncrowded
+from crawler.dedup import Fingerprint, band_keys, body_fingerprint, uncrowded
 
 RUN_COUNTERS = (
     "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
@@ -163,7 +163,7 @@ def _minhash_signatures(db: sqlite_utils.Database) -> None:
                "signature BLOB NOT NULL)")
     db.execute("DELETE FROM lsh_bands")
     for article_id, body in db.execute("SELECT id, body FROM articles"):  # a cursor: memory stays flat
-        _index_near_duplicates(db, article_id, fingerprint(shingles(normalized_body(body))))
+        _index_near_duplicates(db, article_id, body_fingerprint(body))
 
 
 def _index_near_duplicates(db: sqlite_utils.Database, article_id: int, found: Fingerprint | None,
@@ -417,9 +417,9 @@ class Store:
         return row, zlib.decompress(row.pop("html_zlib"))
 
     # --- writes -------------------------------------------------------------------------------
-    def update_article(self, article_id: int, values: dict, body_fingerprint: Fingerprint | None = None) -> None:
-        """`body_fingerprint`: the near-duplicate fingerprint of the new body, if already
-        computed (by a worker)."""
+    def update_article(self, article_id: int, values: dict, found: Fingerprint | None = None) -> None:
+        """`found`: the near-duplicate fingerprint of the new body, if already computed (by a
+        worker)."""
         with self.transaction():
             self._index_new_articles()  # the update trigger takes the old text out of the index
             self._update("articles", article_id, values)
@@ -430,9 +430,9 @@ class Store:
                     self.db.execute(f"DELETE FROM lsh_bands WHERE key IN ({', '.join('?' for _ in old_keys)}) "
                                     "AND article_id = ?", [*old_keys, article_id])
                 self.db.execute("DELETE FROM minhashes WHERE article_id = ?", [article_id])
-                if body_fingerprint is None:
-                    body_fingerprint = fingerprint(shingles(normalized_body(values["body"])))
-                _index_near_duplicates(self.db, article_id, body_fingerprint)
+                if found is None:
+                    found = body_fingerprint(values["body"])
+                _index_near_duplicates(self.db, article_id, found)
 
     def add_article(self, record: dict, raw_html: bytes, content_type: str | None,
                     found: Fingerprint | None = None, members: dict[int, list[int]] | None = None) -> int:
