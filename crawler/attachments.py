@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.http import TextResponse
 
+from crawler.decode import ascii_compatible
 from crawler.failures import NotAnArticle
 from crawler.frontier import Frontier
 from crawler.store import shared_store, utc_now
@@ -38,28 +39,36 @@ _KIND_OF_TYPE = {
 # of its own (`?page=2`, `#top`, empty) and so keeps its page's. Looking at that first spares
 # joining every link of every page with its page's URL: a portal page's footer alone has a
 # hundred links, which made this middleware the largest cost of a crawl.
-_SPELLS_EXTENSION = re.compile(r"\.(?:" + "|".join(sorted(EXTENSIONS)) + r")(?![a-z0-9])", re.IGNORECASE)
+# (On lower-cased text: without IGNORECASE, `re` skips ahead to each dot.)
+_SPELLS_EXTENSION = re.compile(r"\.(?:" + "|".join(sorted(EXTENSIONS)) + r")(?![a-z0-9])")
 
 
 def may_name_attachment(href: str) -> bool:
-    return not href or href.startswith(("?", "#")) or bool(_SPELLS_EXTENSION.search(href))
+    return not href or href.startswith(("?", "#")) or bool(_SPELLS_EXTENSION.search(href.lower()))
 
 
-_HREF_VALUE = re.compile(r"""href\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
-_BASE_TAG = re.compile(r"<base[\s>/]", re.IGNORECASE)
+# Searched in the page's bytes, lower-cased: no decoding, and a case-sensitive pattern lets `re`
+# skip ahead to each `href` (see crawler.decode.ascii_compatible).
+_HREF_VALUE = re.compile(rb"""href\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
+_BASE_TAG = re.compile(rb"<base[\s>/]")
 
 
-def may_link_attachments(url: str, text: str) -> bool:
-    """Whether a page can hold an attachment link, judged from its text: an `href` spelling an
+def may_link_attachments(url: str, body: bytes, encoding: str) -> bool:
+    """Whether a page (`body` in `encoding`) can hold an attachment link: an `href` spelling an
     extension, or a page URL (or <base>) with one that a link without a path keeps. Most
-    article pages have none, and then their tree need not be built at all."""
-    if kind_of_url(url) or _BASE_TAG.search(text):
+    article pages have none, and then their tree need not be built, nor their text decoded."""
+    if kind_of_url(url) or not ascii_compatible(encoding):
+        return True
+    page = body.lower()
+    if b"<base" in page and _BASE_TAG.search(page):
         return True
     # All the page's href values in one string, searched once (a loop over a portal page's
     # hundred links cost more than the search): an extension cannot span the line breaks, and
-    # entities unescape the same in the whole as in each value.
-    values = "\n".join(_HREF_VALUE.findall(text))
-    return bool(_SPELLS_EXTENSION.search(html.unescape(values) if "&" in values else values))
+    # entities unescape the same in the whole as in each value. Read as Latin-1, which is
+    # quick and never fails: an extension is ASCII, and in an ASCII-compatible encoding the
+    # bytes next to ASCII characters decode as themselves or as non-ASCII letters either way.
+    values = b"\n".join(_HREF_VALUE.findall(page)).decode("latin-1")
+    return bool(_SPELLS_EXTENSION.search((html.unescape(values) if "&" in values else values).lower()))
 
 
 def kind_of_url(url: str) -> str | None:
@@ -103,7 +112,7 @@ class AttachmentLinks(_Recorder):
     def _links(self, response, result: list) -> dict:
         # lxml's own strings: a parsel Selector per link would cost more than the rest of this
         hrefs = response.selector.root.xpath("//a/@href") if isinstance(response, TextResponse) and \
-            may_link_attachments(response.url, response.text) else []
+            may_link_attachments(response.url, response.body, response.encoding) else []
         urls = [response.urljoin(href) for href in map(str.strip, hrefs) if may_name_attachment(href)]
         urls += [entry.url for entry in result if isinstance(entry, Request)]
         return {url: (kind, None) for url in urls if (kind := kind_of_url(url))}

@@ -120,3 +120,14 @@ def _least_damaged(body: bytes, encodings: list[str]) -> Decoded:
             best = (damage, text, encoding)
     damage, text, encoding = best
     return Decoded(text.replace("\ufffd", ""), encoding, True)
+
+
+@lru_cache(maxsize=64)
+def ascii_compatible(encoding: str) -> bool:
+    """Whether markup is its own ASCII bytes in this encoding (UTF-8, GBK, Big5: yes; UTF-16:
+    no), so that tags and attributes can be searched for in the undecoded page: a byte of a
+    multi-byte character can at worst make up a match that is not there, never hide one."""
+    try:
+        return "<a href=Refresh>".encode(encoding) == b"<a href=Refresh>"
+    except (LookupError, UnicodeError):
+        return False

@@ -56,3 +56,7 @@ def _also_log_to_stderr(settings, level: str) -> None:
     handler.setLevel(level.upper())
     handler.setFormatter(logging.Formatter(settings.get("LOG_FORMAT"), settings.get("LOG_DATEFORMAT")))
     logging.getLogger().addHandler(handler)
+    # Scrapy sets its loggers to DEBUG and leaves the filtering to the handlers, so two debug
+    # records per page ("Crawled", "Scraped") were built only to be dropped: its loggers now
+    # stop at the lowest level that a handler writes.
+    logging.getLogger("scrapy").setLevel(min(each.level for each in logging.getLogger().handlers))

@@ -88,5 +88,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.attachments.AttachmentResponses": 560,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxt": 100,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefresh": 580,
 }
 EXTENSIONS = {**EXTENSIONS, "crawler.faults.FaultCounts": 510}

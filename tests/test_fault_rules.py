@@ -79,9 +79,17 @@ def test_a_link_skipped_before_joining_it_names_no_attachment(page, href):
     ("http://x.test/files/b.pdf", '<a href="?page=2">下页</a>', True),
     ("http://x.test/a.html", '<a href="/1.html">一</a><a href="/2.html">二</a><a href="/3.doc">三</a>', True),
     ("http://x.test/a.html", '<a href="/x.">一</a><a href="pdf">二</a>', False),  # no extension across two links
+    ("http://x.test/a.html", '<a href="/files/a.&#80;DF">附件</a>', True),  # an entity unescapes to upper case
 ])
-def test_a_page_is_parsed_for_attachment_links_only_when_its_text_may_hold_one(page, body, may):
-    assert may_link_attachments(page, body) is may
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "big5"])
+def test_a_page_is_parsed_for_attachment_links_only_when_its_text_may_hold_one(page, body, may, encoding):
+    assert may_link_attachments(page, body.encode(encoding, "xmlcharrefreplace"), encoding) is may
+
+
+def test_a_page_in_an_encoding_unlike_ascii_is_always_parsed_for_attachment_links():
+    """UTF-16 markup is not its ASCII bytes: the undecoded page cannot be searched."""
+    body = '<a href="/news/1.html">新闻</a>'.encode("utf-16")
+    assert may_link_attachments("http://x.test/a.html", body, "utf-16")
 
 
 @pytest.mark.parametrize("content_type, kind", [
@@ -126,3 +134,29 @@ def test_a_broken_site_module_is_reported_and_the_others_load(tmp_path, monkeypa
     assert loader.broken["loader_sites.bad"].startswith("SyntaxError: ")
     assert "\n" not in loader.broken["loader_sites.bad"]
     assert loader.broken["loader_sites.missing"].startswith("ModuleNotFoundError: ")
+
+
+@pytest.mark.parametrize("head, encoding, target", [
+    ('<META HTTP-EQUIV="Refresh" CONTENT="0; URL=/news/moved.html">', "gb18030", "http://x.test/news/moved.html"),
+    ('<meta http-equiv="refresh" content="0;url=/news/moved.html">', "utf-16", "http://x.test/news/moved.html"),
+    ('<meta http-equiv="refresh" content="600">', "utf-8", None),  # reloads itself: not a redirect
+    ('<meta name="description" content="政务公开">', "gb18030", None),
+    ('<meta name="keywords" content="重启刷新">', "utf-16", None),
+])
+def test_a_meta_refresh_is_followed_and_a_page_without_one_is_let_through(head, encoding, target):
+    """crawler.middlewares.MetaRefresh skips Scrapy's scan only where no refresh can be."""
+    from scrapy import Request, Spider
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawler.middlewares import MetaRefresh
+
+    middleware = MetaRefresh.from_crawler(get_crawler(Spider))
+    html = f'<html><head><meta charset="{encoding}">{head}<title>通知</title></head><body>{"正文" * 3000}</body></html>'
+    request = Request("http://x.test/news/1.html")
+    response = HtmlResponse(request.url, body=html.encode(encoding), encoding=encoding, request=request)
+    result = middleware.process_response(request, response)
+    if target is None:
+        assert result is response
+    else:
+        assert isinstance(result, Request) and result.url.startswith(target)  # (Scrapy adds %FF%FE to UTF-16's)
