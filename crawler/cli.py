@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3, 4
@@ -482,12 +483,28 @@ def cmd_serve(args) -> int:
     return EXIT_OK
 
 
+def ingest_summary(counts) -> str:
+    return (f"{counts['records']} records: {counts['new']} new, {counts['exact'] + counts['near']} duplicates "
+            f"({counts['exact']} exact, {counts['near']} near), {counts['known']} already stored, "
+            f"{counts['rejected']} rejected")
+
+
 def cmd_ingest(args) -> int:
     from crawler.ingest import ingest
     from crawler.store import Store
 
+    started, on_terminal = time.monotonic(), sys.stderr.isatty()
+    clear = "\r\x1b[2K" if on_terminal else ""  # the progress line, if drawn, makes way
+
     def reject(number: int, reason: str) -> None:
-        print(f"{args.file}:{number}: {reason}", file=sys.stderr)
+        print(f"{clear}{args.file}:{number}: {reason}", file=sys.stderr)
+
+    def committed(counts) -> None:
+        """How far a long import is, redrawn after each batch; on a terminal only."""
+        if on_terminal:
+            rate = counts["records"] / max(time.monotonic() - started, 1e-3)
+            sys.stderr.write(f"{clear}{ingest_summary(counts)} ({rate:,.0f} records/s)")
+            sys.stderr.flush()
 
     try:
         lines = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
@@ -497,12 +514,11 @@ def cmd_ingest(args) -> int:
     store = Store(args.db)
     try:
         with lines:
-            counts = ingest(store, lines, reject)
+            counts = ingest(store, lines, reject, committed)
     finally:
         store.close()
-    print(f"{counts['records']} records: {counts['new']} new, {counts['exact'] + counts['near']} duplicates "
-          f"({counts['exact']} exact, {counts['near']} near), {counts['known']} already stored, "
-          f"{counts['rejected']} rejected")
+        sys.stderr.write(clear)
+    print(ingest_summary(counts))
     print(f"database: {args.db}")
     return EXIT_FAILED if counts["rejected"] else EXIT_OK
 

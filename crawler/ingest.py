@@ -74,8 +74,10 @@ def clean_record(record: dict) -> dict:
     return clean
 
 
-def ingest(store: Store, lines: Iterable[bytes], reject: Callable[[int, str], None]) -> Counter:
-    """Store every record of `lines`; `reject(line_number, reason)` hears about each bad line.
+def ingest(store: Store, lines: Iterable[bytes], reject: Callable[[int, str], None],
+           committed: Callable[[Counter], None] = lambda counts: None) -> Counter:
+    """Store every record of `lines`; `reject(line_number, reason)` hears about each bad line,
+    and `committed(counts)` about the counts so far each time a batch is committed.
     Returns counts: records, new, exact, near, known, rejected."""
     counts = Counter()
     batch = []
@@ -86,8 +88,10 @@ def ingest(store: Store, lines: Iterable[bytes], reject: Callable[[int, str], No
         batch.append((number, line))
         if len(batch) == BATCH_SIZE:
             _store_batch(store, batch, counts, reject)
+            committed(counts)
             batch = []
     _store_batch(store, batch, counts, reject)
+    committed(counts)
     return counts
 
 

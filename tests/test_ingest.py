@@ -115,3 +115,55 @@ def test_rejected_records_say_why(tmp_path, line, reason):
     result = run_crawler("ingest", str(source), "--db", str(tmp_path / "out.db"))
     assert (result.returncode, result.stderr.strip()) == (1, f"{source}:1: {reason}")
     assert sqlite3.connect(tmp_path / "out.db").execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 0
+
+
+def test_the_counts_are_reported_after_each_committed_batch(tmp_path, monkeypatch):
+    """What `committed` hears is already in the database for any other reader to see."""
+    from crawler import ingest as ingest_module
+    from crawler.store import Store
+
+    monkeypatch.setattr(ingest_module, "BATCH_SIZE", 2)
+    db = tmp_path / "out.db"
+    store = Store(db)
+    heard = []
+
+    def committed(counts):
+        with connect(db) as reader:
+            stored = sum(reader.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in ("articles", "duplicates"))
+        heard.append((counts["records"], counts["new"] + counts["exact"] + counts["near"], stored))
+
+    lines = [json.dumps(article(i), ensure_ascii=False).encode() for i in (1, 2, 3, 4)] + [b"{}"]
+    ingest_module.ingest(store, lines, lambda number, reason: None, committed)
+    store.close()
+    assert heard == [(2, 2, 2), (4, 4, 4), (5, 4, 4)]
+
+
+def test_a_long_ingest_shows_its_progress_on_a_terminal_only(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    source = jsonl(tmp_path / "in.jsonl", [article(1), article(2), '{"url": "x"}'])
+    main, terminal = pty.openpty()
+    with open(tmp_path / "out.txt", "w") as out:
+        code = subprocess.run([sys.executable, "-m", "crawler.cli", "ingest", str(source), "--db", str(tmp_path / "a.db")],
+                              stdout=out, stderr=terminal, timeout=120).returncode
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the terminal's other end is closed: all read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert code == 1
+    shown = shown.decode()
+    assert f"{source}:3: url is not an http(s) URL" in shown
+    assert "3 records: 2 new, 0 duplicates (0 exact, 0 near), 0 already stored, 1 rejected (" in shown
+    assert "records/s)" in shown and shown.endswith("\r\x1b[2K")  # the line is cleared for the summary
+    plain = run_crawler("ingest", str(source), "--db", str(tmp_path / "b.db"))
+    assert "records/s" not in plain.stderr and "\x1b" not in plain.stderr
