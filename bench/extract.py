@@ -1,6 +1,6 @@
 """Extraction speed on real Chinese government pages: ours against trafilatura, and over cores.
 
-    .venv/bin/python bench/extract.py [--repeat 4] [--rounds 2]
+    .venv/bin/python bench/extract.py [--repeat 8] [--rounds 4]
 
 On ../shared/data/chinese_wced/original/*.html (69 real portal pages), in one run:
 
@@ -145,8 +145,8 @@ def reextract_on_cores(n: int, db: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=4, help="copies of the 69 pages for the pages/s figures")
-    parser.add_argument("--rounds", type=int, default=2, help="timing rounds; the best of each is kept (and the medians printed)")
+    parser.add_argument("--repeat", type=int, default=8, help="copies of the 69 pages for the pages/s figures")
+    parser.add_argument("--rounds", type=int, default=4, help="timing rounds; the best of each is kept (and the medians printed)")
     parser.add_argument("--reextract-on-cores", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reextract_on_cores:  # inside the child process
