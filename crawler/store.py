@@ -179,12 +179,16 @@ def _index_near_duplicates(db: sqlite_utils.Database, article_id: int, found: Fi
                         [(key, article_id) for key in keys])
 
 
+def _marks(values) -> str:
+    """One `?` per value, for an IN list or a VALUES row: the values themselves are bound."""
+    return ", ".join("?" for _ in values)
+
+
 def band_members(db: sqlite_utils.Database, keys: list[int]) -> dict[int, list[int]]:
     """The articles indexed under each of these LSH band keys (at most MAX_BUCKET each)."""
     members = defaultdict(list)
     if keys:
-        marks = ", ".join("?" for _ in keys)
-        for key, article_id in db.execute(f"SELECT key, article_id FROM lsh_bands WHERE key IN ({marks})", keys):
+        for key, article_id in db.execute(f"SELECT key, article_id FROM lsh_bands WHERE key IN ({_marks(keys)})", keys):
             members[key].append(article_id)
     return members
 
@@ -368,8 +372,7 @@ class Store:
 
     def _insert(self, table: str, row: dict) -> int:
         names = ", ".join(f"[{name}]" for name in row)
-        marks = ", ".join("?" for _ in row)
-        return self.db.execute(f"INSERT INTO [{table}] ({names}) VALUES ({marks})", list(row.values())).lastrowid
+        return self.db.execute(f"INSERT INTO [{table}] ({names}) VALUES ({_marks(row)})", list(row.values())).lastrowid
 
     def _update(self, table: str, row_id: int, values: dict) -> None:
         assignments = ", ".join(f"[{name}] = ?" for name in values)
@@ -390,14 +393,13 @@ class Store:
 
     def signatures(self, article_ids: list[int]) -> dict[int, tuple[int, np.ndarray]]:
         """Shingle count and MinHash signature of each of these articles that has one."""
-        marks = ", ".join("?" for _ in article_ids)
-        rows = self.db.execute(f"SELECT article_id, size, signature FROM minhashes WHERE article_id IN ({marks})",
-                               article_ids).fetchall()
+        rows = self.db.execute("SELECT article_id, size, signature FROM minhashes "
+                               f"WHERE article_id IN ({_marks(article_ids)})", article_ids).fetchall()
         return {article_id: (size, np.frombuffer(signature, dtype=np.uint32)) for article_id, size, signature in rows}
 
     def bodies(self, article_ids: list[int]) -> dict[int, str]:
-        marks = ", ".join("?" for _ in article_ids)
-        return dict(self.db.execute(f"SELECT id, body FROM articles WHERE id IN ({marks})", article_ids).fetchall())
+        return dict(self.db.execute(f"SELECT id, body FROM articles WHERE id IN ({_marks(article_ids)})",
+                                    article_ids).fetchall())
 
     # --- writes -------------------------------------------------------------------------------
     def stored_ids(self, site: str | None = None) -> list[int]:
@@ -427,7 +429,7 @@ class Store:
                 stored = self.signatures([article_id]).get(article_id)
                 if stored is not None:  # its band keys, made again from its signature: lsh_bands is
                     old_keys = band_keys(stored[1])  # keyed by band key, and scanning it all would grow with the store
-                    self.db.execute(f"DELETE FROM lsh_bands WHERE key IN ({', '.join('?' for _ in old_keys)}) "
+                    self.db.execute(f"DELETE FROM lsh_bands WHERE key IN ({_marks(old_keys)}) "
                                     "AND article_id = ?", [*old_keys, article_id])
                 self.db.execute("DELETE FROM minhashes WHERE article_id = ?", [article_id])
                 if found is None:
@@ -496,7 +498,7 @@ class Store:
         with self.transaction():
             before = self.db.conn.total_changes
             self.db.conn.executemany(
-                f"INSERT OR IGNORE INTO attachments ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                f"INSERT OR IGNORE INTO attachments ({', '.join(columns)}) VALUES ({_marks(columns)})",
                 [[row.get(name) for name in columns] for row in rows])
             return self.db.conn.total_changes - before
 
