@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 
 from crawler.dates import date_from_url, parse_date
-from crawler.extract import RawArticle
+from crawler.items import RawArticle
 from crawler.text import (convert_like, drop_boilerplate, labelled_value, normalize_space, script_of, strip_pinyin,
                           uses_pinyin_annotations)
 

@@ -11,7 +11,7 @@ import codecs
 import copy
 import re
 from itertools import islice
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import parsel
 from lxml import etree
@@ -19,6 +19,7 @@ from parsel.csstranslator import HTMLTranslator
 
 from crawler.dates import date_from_url
 from crawler.decode import decode_html
+from crawler.items import RawArticle
 from crawler.text import CJK, normalize_space
 
 TEXT_FIELDS = ("title", "published", "source", "author", "summary")
@@ -77,21 +78,6 @@ _SUMMARY_CLASSES = ("daodu", "summary", "abstract", "zhaiyao", "lead", "intro", 
 # The elements with a class or id, in document order: found by libxml2, not by a Python look at
 # every element of the page (the largest cost of a page whose fields are all selected).
 _WITH_CLASS_OR_ID = etree.XPath("descendant-or-self::*[@class or @id]")
-
-
-@dataclass
-class RawArticle:
-    url: str
-    site: str | None
-    extractor: str
-    title: str | None = None
-    published: str | None = None  # text that holds the date; parsed by crawler.clean
-    source: str | None = None
-    author: str | None = None
-    summary: str | None = None
-    body: list[str] = field(default_factory=list)
-    encoding: str = "utf-8"
-    lossy: bool = False  # the bytes did not fully decode
 
 
 # --- small helpers ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from crawler.clean import clean_article
-from crawler.extract import RawArticle
+from crawler.items import RawArticle
 from crawler.process import admit
 from crawler.store import Store, utc_now
 

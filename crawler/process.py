@@ -15,7 +15,6 @@ from crawler.clean import clean_article
 from crawler.dedup import (LIKELY_SIMILARITY, MAX_CHECKED_CANDIDATES, Fingerprint, candidates, canonical_url, digest,
                            estimated_similarity, fingerprint, is_near_duplicate, normalized_body, sharing_bands, shingles,
                            similarity)
-from crawler.extract import extract
 from crawler.items import Page
 from crawler.store import Store
 
@@ -54,6 +53,8 @@ class Outcome:
 
 def record_of(page: Page, site=None) -> dict:
     """The clean record of a fetched page; `site` is its site spider class or None."""
+    from crawler.extract import extract  # here, so that `crawler ingest` starts without lxml and parsel
+
     raw = extract(page.body, page.url, site=site, content_type=page.content_type)
     raw.site = raw.site or page.site  # a site crawled without a module (`crawl --url`) goes by its host
     fetched = datetime.fromisoformat(page.fetched_at) if page.fetched_at else None
