@@ -124,6 +124,10 @@ class SharedPool:
 
 SHARED_POOL = SharedPool()
 
+# Pages in flight per worker in `results_in_order`: enough that one slow page (results leave in
+# order) does not leave the other workers idle, few enough that memory stays flat.
+IN_FLIGHT_PER_WORKER = 16
+
 
 async def awaited(future: Future):
     """Await a concurrent.futures result in Scrapy code, with or without the asyncio reactor."""
@@ -151,9 +155,9 @@ def results_in_order(jobs: Iterable[tuple[Page | Exception, object]], workers: i
     """`work(page, site)` of each (page, site class) job, in the order given, from `workers`
     processes (1: in this process). A page that fails gives its exception instead, and a job
     that holds an exception instead of a page (a file that could not be read) gives it back in
-    its place; the others still come. At most 16 pages per worker are in flight, so memory
-    stays flat however many pages there are (`crawler extract`, re-extraction), and one slow
-    page (results leave in order) does not leave the other workers idle."""
+    its place; the others still come. At most IN_FLIGHT_PER_WORKER pages per worker are in
+    flight, so memory stays flat however many pages there are (`crawler extract`,
+    re-extraction)."""
     if workers <= 1:
         for page, site in jobs:
             yield page if isinstance(page, Exception) else _result_or_error(work, page, site)
@@ -162,7 +166,7 @@ def results_in_order(jobs: Iterable[tuple[Page | Exception, object]], workers: i
         pending: deque[Future | Exception] = deque()
         for page, site in jobs:
             pending.append(page if isinstance(page, Exception) else pool.submit(work, page, site))
-            if len(pending) >= 16 * workers:
+            if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
                 yield _outcome(pending.popleft())
         while pending:
             yield _outcome(pending.popleft())
