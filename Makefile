@@ -33,7 +33,7 @@ browser-deps:
 	dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(BROWSER_PACKAGES))
 
-# Refresh the README's screenshots of `crawler serve` from the browser tests.
+# Refresh the screenshots (README, docs/) of `crawler serve` from the browser tests.
 screenshots: install browser-deps
 	mkdir -p docs && SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q -m browser
 

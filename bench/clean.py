@@ -27,10 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.clean import clean_article  # noqa: E402
-from crawler.decode import decode_html  # noqa: E402
+from crawler.article.clean import clean_article  # noqa: E402
+from crawler.article.decode import decode_html  # noqa: E402
 from crawler.demo.sites import traditional_page_text  # noqa: E402
-from crawler.items import RawArticle  # noqa: E402
+from crawler.article.items import RawArticle  # noqa: E402
 
 ARTICLE_CHARS = 3000
 RESULTS = ROOT / "bench" / "results" / "clean.json"

@@ -9,7 +9,7 @@ no delay, no robots.txt, 32 requests at a time):
   (a) bare Scrapy: a spider that only follows list pages and article links;
   (b) our full pipeline: the same pages through a site module, extraction + cleaning,
       canonical URL, exact and near-duplicate checks, SQLite writes (extraction in worker
-      processes, writes on a writes thread in batched transactions: see README, Throughput).
+      processes, writes on a writes thread in batched transactions: see docs/benchmarks.md, Throughput).
 
 pages/s = responses received / seconds from spider open to spider close (the final commit
 included). Writes bench/results/crawl.json; the last line is `ratio R` (b over a). With
@@ -60,7 +60,7 @@ def measure_bare(start_url: str) -> dict:
 
 
 def measure_full(start_url: str) -> dict:
-    from crawler.runner import crawl
+    from crawler.crawl.runner import crawl
     from portal import PortalSpider
 
     PortalSpider.start_urls = [start_url]

@@ -42,8 +42,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import corpus  # noqa: E402  (bench/ is not a package)
 
-from crawler import dedup  # noqa: E402
-from crawler.store import Store  # noqa: E402
+from crawler.article import dedup  # noqa: E402
+from crawler.storage.store import Store  # noqa: E402
 
 REAL_TEXTS = ROOT.parent / "shared" / "data" / "chinese_wced" / "cleaned"
 COPIED_SHARE = 0.2  # of original articles, republished 1-3 times

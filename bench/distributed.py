@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.demo import sites as demo  # noqa: E402
-from crawler.distributed import RECORDS_KEY  # noqa: E402
-from crawler.localredis import LocalRedis  # noqa: E402
+from crawler.distributed.cluster import RECORDS_KEY  # noqa: E402
+from crawler.distributed.localredis import LocalRedis  # noqa: E402
 
 BENCH_SITES = ("laowu", "investchn", "gdcyxx")  # Simplified sites: cheap to render, so the server keeps up
 PER_PAGE = 40  # articles per list page: enough queued work for every worker at once
@@ -179,8 +179,8 @@ def run_series(articles: int, latency: float, worker_counts: list[int]) -> dict:
 
 def writer_rate(records: int = 2000) -> float:
     """Records per second one writer drains into a fresh store (the ceiling of any number of workers)."""
-    from crawler.distributed import Writer, record_message
-    from crawler.store import Store
+    from crawler.distributed.cluster import Writer, record_message
+    from crawler.storage.store import Store
 
     pages = list(rendered_pages(100).items())
     with LocalRedis() as redis_url, tempfile.TemporaryDirectory(prefix="bench-writer-") as folder:

@@ -11,7 +11,7 @@ On ../shared/data/chinese_wced/original/*.html (69 real portal pages), in one ru
      metric) on the same pages.
   2. pages/s of `crawler extract --jobs N` (the command, start-up included) over the pages
      repeated `--repeat` times, for N = 1, 2 and all cores.
-  3. pages/s of re-extraction (crawler.reextract, what `crawler reextract --jobs N` runs) over a
+  3. pages/s of re-extraction (crawler.chain.reextract, what `crawler reextract --jobs N` runs) over a
      store holding the same pages as a crawl keeps them (every copy an article), for N = 1, 2
      and all cores, each in a process allowed to run on N cores only (sched_setaffinity).
 
@@ -33,12 +33,12 @@ from pathlib import Path
 
 import trafilatura
 
-from crawler.decode import decode_html
-from crawler.items import Page
-from crawler.process import keyed_record_of, record_of
-from crawler.reextract import reextract
-from crawler.store import Store
-from crawler.workers import cores, start_pool
+from crawler.article.decode import decode_html
+from crawler.article.items import Page
+from crawler.chain.process import keyed_record_of, record_of
+from crawler.chain.reextract import reextract
+from crawler.storage.store import Store
+from crawler.chain.workers import cores, start_pool
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

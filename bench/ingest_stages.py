@@ -7,7 +7,7 @@ bench/dedup.py measures the ingest as a whole (the target is 1,000 records per C
 CPU: it ingests the first 90k of bench/dedup.py's 100k records into a store, then, on fresh
 copies of that store, times the last 10k records
 
-  - through the whole ingest (`crawler.ingest.ingest`, as `crawler ingest` runs it);
+  - through the whole ingest (`crawler.chain.ingest.ingest`, as `crawler ingest` runs it);
   - through the same ingest with the search index left out (its insert into `articles_fts`
     skipped), the difference being the index's share, merges and page cache included;
 
@@ -36,10 +36,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import dedup as dedup_bench  # noqa: E402  (bench/dedup.py: the corpus)
 
-from crawler import ingest  # noqa: E402
-from crawler.dedup import canonical_url  # noqa: E402
-from crawler.process import dedup_keys  # noqa: E402
-from crawler.store import Store  # noqa: E402
+from crawler.chain import ingest  # noqa: E402
+from crawler.article.dedup import canonical_url  # noqa: E402
+from crawler.chain.process import dedup_keys  # noqa: E402
+from crawler.storage.store import Store  # noqa: E402
 
 RECORDS, MEASURED = 100_000, 10_000
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import scrapy
 
 from crawler.demo.sites import traditional_page_text
-from crawler.site import SiteSpider
+from crawler.sites.spider import SiteSpider
 
 CONTENT = Path(__file__).resolve().parent.parent / "crawler" / "demo" / "content"
 PER_LIST_PAGE = 20

@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from crawler.serve import SEARCH_SQL, SETTINGS, metadata
-from crawler.store import INDEX_ARTICLES_FROM, Store
+from crawler.serve.app import SEARCH_SQL, SETTINGS, metadata
+from crawler.storage.store import INDEX_ARTICLES_FROM, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "search.json"

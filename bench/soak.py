@@ -28,7 +28,7 @@ from faultproject import make_project, run_in_project  # noqa: E402
 from faultserver import FAULT_KINDS, GOOD_KINDS, FaultServer, FaultSite  # noqa: E402
 from storereader import PollingReader  # noqa: E402
 
-from crawler.dedup import canonical_url  # noqa: E402
+from crawler.article.dedup import canonical_url  # noqa: E402
 
 # Faults that tie up a download slot for seconds or send megabytes: one in EXPENSIVE_EVERY.
 EXPENSIVE = {"timeout", "trickle", "huge", "huge-stream"}

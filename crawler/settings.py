@@ -26,10 +26,10 @@ DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 COOKIES_ENABLED = False
 
-ITEM_PIPELINES = {"crawler.pipelines.ArticlePipeline": 300}
-SPIDER_MIDDLEWARES = {"crawler.incremental.IncrementalCrawl": 50}
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.FixedProxy": 740, "crawler.incremental.ConditionalListRequests": 650}
-EXTENSIONS = {"crawler.runs.RunRecorder": 500}
+ITEM_PIPELINES = {"crawler.crawl.pipelines.ArticlePipeline": 300}
+SPIDER_MIDDLEWARES = {"crawler.crawl.incremental.IncrementalCrawl": 50}
+DOWNLOADER_MIDDLEWARES = {"crawler.crawl.middlewares.FixedProxy": 740, "crawler.crawl.incremental.ConditionalListRequests": 650}
+EXTENSIONS = {"crawler.crawl.runs.RunRecorder": 500}
 
 # Where articles are stored (`crawler ... --db PATH` overrides it).
 CRAWLER_DB = "output/articles.db"
@@ -51,10 +51,10 @@ CRAWLER_MAX_LIST_PAGES = 0
 PROXY_URL = None
 
 LOG_LEVEL = "INFO"
-LOG_FORMATTER = "crawler.pipelines.LogFormatter"
+LOG_FORMATTER = "crawler.crawl.pipelines.LogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
 
-# Distributed mode (`crawler worker`, `crawler writer`; see crawler/distributed.py).
+# Distributed mode (`crawler worker`, `crawler writer`; see crawler/distributed/cluster.py).
 REDIS_URL = None  # the shared Redis; scrapy-redis reads this name too
 DISTRIBUTED_WORKER_NAME = None  # the worker's consumer name: keep it stable across restarts
 DISTRIBUTED_IDLE_EXIT = 0  # seconds a worker waits on an empty frontier before leaving (0: never)
@@ -66,7 +66,7 @@ DISTRIBUTED_KNOWN_DB = None  # the store (or a copy) a worker reads to skip know
 GENERIC_START_URL = None
 GENERIC_MAX_LIST_PAGES = 5
 
-# Faults (see crawler/retry.py, traps.py, attachments.py, faults.py): retries wait
+# Faults (see crawler/crawl/retry.py, traps.py, attachments.py, faults.py): retries wait
 # RETRY_BACKOFF_BASE seconds, doubling each time, or what the server's Retry-After asks for,
 # never more than RETRY_BACKOFF_MAX.
 RETRY_BACKOFF_BASE = 1.0
@@ -78,17 +78,17 @@ DEPTH_LIMIT = 100
 TRAP_MAX_QUERY_PAGES = 100
 CRAWLER_MAX_PAGES = 10000
 # A broken site module is reported and skipped instead of stopping every site.
-SPIDER_LOADER_CLASS = "crawler.siteloader.SiteLoader"
-SPIDER_MIDDLEWARES = {**SPIDER_MIDDLEWARES, "crawler.traps.TrapGuard": 40, "crawler.attachments.AttachmentLinks": 70}
+SPIDER_LOADER_CLASS = "crawler.sites.loader.SiteLoader"
+SPIDER_MIDDLEWARES = {**SPIDER_MIDDLEWARES, "crawler.crawl.traps.TrapGuard": 40, "crawler.crawl.attachments.AttachmentLinks": 70}
 DOWNLOADER_MIDDLEWARES = {
     **DOWNLOADER_MIDDLEWARES,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.retry.OffsiteRedirects": 540,
-    "crawler.retry.BackoffRetry": 550,
-    "crawler.attachments.AttachmentResponses": 560,
+    "crawler.crawl.retry.OffsiteRedirects": 540,
+    "crawler.crawl.retry.BackoffRetry": 550,
+    "crawler.crawl.attachments.AttachmentResponses": 560,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.middlewares.RobotsTxt": 100,
+    "crawler.crawl.middlewares.RobotsTxt": 100,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "crawler.middlewares.MetaRefresh": 580,
+    "crawler.crawl.middlewares.MetaRefresh": 580,
 }
-EXTENSIONS = {**EXTENSIONS, "crawler.faults.FaultCounts": 510}
+EXTENSIONS = {**EXTENSIONS, "crawler.crawl.faults.FaultCounts": 510}

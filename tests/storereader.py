@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from crawler.dedup import content_hash
+from crawler.article.dedup import content_hash
 
 
 class PollingReader(threading.Thread):

@@ -12,11 +12,11 @@ import time
 import pytest
 
 from conftest import ROOT, connect
-from crawler.dedup import canonical_url
-from crawler.frontier import Frontier
-from crawler.process import admit
-from crawler.store import Store
-from crawler.storethread import StoreThread
+from crawler.article.dedup import canonical_url
+from crawler.storage.frontier import Frontier
+from crawler.chain.process import admit
+from crawler.storage.store import Store
+from crawler.storage.storethread import StoreThread
 from newsroom import Newsroom
 from test_incremental import crawl, rows, start_crawl, stored_articles
 
@@ -171,8 +171,8 @@ def test_frontier_marks_posted_after_an_article_commit_with_it_and_lookups_never
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from crawler.process import admit
-    from crawler.store import Store
+    from crawler.chain.process import admit
+    from crawler.storage.store import Store
     sys.path.insert(0, {tests!r})
     from test_batched_writes import record
     store = Store(sys.argv[1])

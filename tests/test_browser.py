@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.health import register_sql_functions
-from crawler.serve import dashboard
+from crawler.report.health import register_sql_functions
+from crawler.serve.app import dashboard
 from datasette_server import serving
 from test_serve import seed_phrase
 

@@ -3,7 +3,7 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import CHINA, date_from_url, parse_date
+from crawler.article.dates import CHINA, date_from_url, parse_date
 
 NOW = datetime(2025, 10, 15, 12, 0, tzinfo=CHINA)
 

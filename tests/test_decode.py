@@ -1,6 +1,6 @@
 import pytest
 
-from crawler.decode import decode_html
+from crawler.article.decode import decode_html
 
 TEXT = "副区长王喆主持会议，泰州海陵区签约项目。"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from crawler.dedup import canonical_url, content_hash
+from crawler.article.dedup import canonical_url, content_hash
 
 
 @pytest.mark.parametrize("a, b", [

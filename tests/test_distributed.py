@@ -23,10 +23,10 @@ from crawler.demo.server import DemoServer
 from crawler.demo.sites import SITES
 from scrapy import Request
 
-from crawler.distributed import FRONTIER_KEY, RECORDS_KEY, WORKERS_GROUP, FrontierQueue, Writer, record_message
-from crawler.localredis import LocalRedis, RedisUnavailable
-from crawler.process import admit
-from crawler.store import Store
+from crawler.distributed.cluster import FRONTIER_KEY, RECORDS_KEY, WORKERS_GROUP, FrontierQueue, Writer, record_message
+from crawler.distributed.localredis import LocalRedis, RedisUnavailable
+from crawler.chain.process import admit
+from crawler.storage.store import Store
 
 FAST = {"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0", "CONCURRENT_REQUESTS_PER_DOMAIN": "8"}
 

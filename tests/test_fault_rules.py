@@ -7,10 +7,10 @@ from scrapy.exceptions import (
     DownloadCancelledError, DownloadFailedError, DownloadTimeoutError, IgnoreRequest, ResponseDataLossError,
 )
 
-from crawler.attachments import kind_of_content_type, kind_of_url, may_link_attachments, may_name_attachment
-from crawler.failures import NotAnArticle, failure_kind
-from crawler.retry import retry_after_seconds, retry_delay
-from crawler.traps import query_pattern
+from crawler.crawl.attachments import kind_of_content_type, kind_of_url, may_link_attachments, may_name_attachment
+from crawler.sites.failures import NotAnArticle, failure_kind
+from crawler.crawl.retry import retry_after_seconds, retry_delay
+from crawler.crawl.traps import query_pattern
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -62,7 +62,7 @@ def test_attachment_kind_of_url(url, kind):
     "javascript:void(0)", "mailto:a@b.test",
 ])
 def test_a_link_skipped_before_joining_it_names_no_attachment(page, href):
-    """The cheap look at a link's text (see crawler.attachments) never hides an attachment."""
+    """The cheap look at a link's text (see crawler.crawl.attachments) never hides an attachment."""
     from urllib.parse import urljoin
 
     if kind_of_url(urljoin(page, href)):
@@ -119,7 +119,7 @@ def test_which_failures_are_errors(exc, kind):
 def test_a_broken_site_module_is_reported_and_the_others_load(tmp_path, monkeypatch):
     from scrapy.settings import Settings
 
-    from crawler.siteloader import SiteLoader
+    from crawler.sites.loader import SiteLoader
 
     package = tmp_path / "loader_sites"
     package.mkdir()
@@ -144,12 +144,12 @@ def test_a_broken_site_module_is_reported_and_the_others_load(tmp_path, monkeypa
     ('<meta name="keywords" content="重启刷新">', "utf-16", None),
 ])
 def test_a_meta_refresh_is_followed_and_a_page_without_one_is_let_through(head, encoding, target):
-    """crawler.middlewares.MetaRefresh skips Scrapy's scan only where no refresh can be."""
+    """crawler.crawl.middlewares.MetaRefresh skips Scrapy's scan only where no refresh can be."""
     from scrapy import Request, Spider
     from scrapy.http import HtmlResponse
     from scrapy.utils.test import get_crawler
 
-    from crawler.middlewares import MetaRefresh
+    from crawler.crawl.middlewares import MetaRefresh
 
     middleware = MetaRefresh.from_crawler(get_crawler(Spider))
     html = f'<html><head><meta charset="{encoding}">{head}<title>通知</title></head><body>{"正文" * 3000}</body></html>'

@@ -16,7 +16,7 @@ from faultproject import make_project, run_in_project
 from faultserver import ATTACHMENT_LINKS, HOSTILE_TITLE, TRAP_STARTS, FaultServer, FaultSite
 from storereader import PollingReader
 
-from crawler.dedup import canonical_url
+from crawler.article.dedup import canonical_url
 
 # Short timeouts so that the whole suite stays fast; the behaviour is the same as in production.
 FAST = {
@@ -262,7 +262,7 @@ def test_a_full_disk_stops_the_crawl_with_one_line_and_keeps_what_was_stored(tmp
     project = make_project(tmp_path)
     db = project / "full.db"
     # SQLite's max_page_count makes the database "full" a few pages past its empty schema.
-    prelude = (f"from crawler.store import shared_store\nstore = shared_store({str(db)!r})\n"
+    prelude = (f"from crawler.storage.store import shared_store\nstore = shared_store({str(db)!r})\n"
                "pages = store.db.execute('PRAGMA page_count').fetchone()[0]\n"
                "store.db.execute(f'PRAGMA max_page_count = {pages + 6}')")
     with FaultServer(site, lifetime=120) as server:

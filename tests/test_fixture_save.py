@@ -9,7 +9,7 @@ import pytest
 from conftest import copy_project, run_crawler
 from crawler.demo.server import DemoServer
 from crawler.demo.sites import SITES
-from crawler.fixtures import differences, page_name
+from crawler.sites.fixtures import differences, page_name
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from conftest import connect, run_crawler
 from crawler.demo.server import DemoServer
 from crawler.demo.sites import GENERIC_SITES
-from crawler.generic import discover_links
+from crawler.sites.generic import discover_links
 
 SITE = GENERIC_SITES["linhu"]
 START = f"http://{SITE.host}{SITE.first_list}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from crawler.demo.sites import SITES
-from crawler.items import Page
-from crawler.process import record_of
-from crawler.site import site_classes
+from crawler.article.items import Page
+from crawler.chain.process import record_of
+from crawler.sites.spider import site_classes
 
 PARAGRAPHS = [
     "3月11日，全县一季度重大项目观摩推进会召开，观摩团实地察看了20个重大产业项目，总投资约326亿元。",

@@ -1,9 +1,9 @@
-"""crawler.health judges a site by its runs: table-driven cases of healthy and broken histories."""
+"""crawler.report.health judges a site by its runs: table-driven cases of healthy and broken histories."""
 from __future__ import annotations
 
 import pytest
 
-from crawler.health import health_flags
+from crawler.report.health import health_flags
 
 
 def run(status="ok", **counts) -> dict:

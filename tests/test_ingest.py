@@ -7,8 +7,8 @@ import pytest
 import sqlite_utils
 
 from conftest import connect, run_crawler
-from crawler import store as store_module
-from crawler.dedup import content_hash
+from crawler.storage import store as store_module
+from crawler.article.dedup import content_hash
 from test_near_duplicates import ARTICLES, ORIGINAL
 
 RECORD_FIELDS = ("url", "site", "extractor", "title", "published", "source", "author", "summary", "body", "script")
@@ -119,8 +119,8 @@ def test_rejected_records_say_why(tmp_path, line, reason):
 
 def test_the_counts_are_reported_after_each_committed_batch(tmp_path, monkeypatch):
     """What `committed` hears is already in the database for any other reader to see."""
-    from crawler import ingest as ingest_module
-    from crawler.store import Store
+    from crawler.chain import ingest as ingest_module
+    from crawler.storage.store import Store
 
     monkeypatch.setattr(ingest_module, "BATCH_SIZE", 2)
     db = tmp_path / "out.db"

@@ -8,11 +8,11 @@ import numpy as np
 import opencc
 import pytest
 
-from crawler.dedup import (LIKELY_SIMILARITY, MAX_BUCKET, MIN_NEAR_CHARS, NUM_PERM, candidates, estimated_similarity,
+from crawler.article.dedup import (LIKELY_SIMILARITY, MAX_BUCKET, MIN_NEAR_CHARS, NUM_PERM, candidates, estimated_similarity,
                            fingerprint, normalized_body, sharing_bands, shingles, similarity)
-from crawler.ingest import clean_record
-from crawler.process import admit
-from crawler.store import Store
+from crawler.chain.ingest import clean_record
+from crawler.chain.process import admit
+from crawler.storage.store import Store
 
 CONTENT = Path(__file__).resolve().parent.parent / "crawler" / "demo" / "content"
 
@@ -188,7 +188,7 @@ def test_short_texts_fill_every_signature_value_the_same_way():
 def test_older_databases_get_signatures_and_new_band_keys(tmp_path):
     import sqlite_utils
 
-    from crawler.store import MIGRATIONS
+    from crawler.storage.store import MIGRATIONS
 
     path = tmp_path / "v7.db"
     old = sqlite_utils.Database(path)

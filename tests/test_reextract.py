@@ -8,7 +8,7 @@ import pytest
 
 from conftest import connect, copy_project, crawl_through, run_crawler
 from crawler.demo.server import DemoServer
-from crawler.store import Store
+from crawler.storage.store import Store
 
 REEXTRACTED = ("title", "published", "source", "author", "summary", "body", "script", "content_hash", "extractor")
 # A layout change the module has not caught up with: the title is taken from the breadcrumb and the
@@ -130,7 +130,7 @@ def test_articles_of_a_site_without_a_module_go_through_the_generic_chain(demo_c
 def _reextracted_state(db) -> dict:
     import numpy as np
 
-    from crawler.dedup import band_keys
+    from crawler.article.dedup import band_keys
 
     with connect(db) as conn:
         conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")  # raises if the index is off

@@ -14,10 +14,10 @@ import parsel
 import pytest
 
 from conftest import SEED_EXPECTED, seed_expectations
-from crawler.extract import select
-from crawler.fixtures import differences, expected_of, fixtures_of
-from crawler.process import record_of
-from crawler.site import site_classes
+from crawler.article.extract import select
+from crawler.sites.fixtures import differences, expected_of, fixtures_of
+from crawler.chain.process import record_of
+from crawler.sites.spider import site_classes
 
 FIXTURES = Path(__file__).parent / "sites"
 SITES = site_classes()

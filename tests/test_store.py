@@ -2,8 +2,8 @@ import sqlite3
 
 import pytest
 
-from crawler.process import admit
-from crawler.store import SCHEMA_VERSION, Store, StoreError
+from crawler.chain.process import admit
+from crawler.storage.store import SCHEMA_VERSION, Store, StoreError
 
 
 def record(url="http://a.test/1.html", body="海陵区举行项目观摩活动，推进项目建设。", **extra):

@@ -4,8 +4,8 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from crawler.process import admit
-from crawler.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
+from crawler.chain.process import admit
+from crawler.storage.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
 
 
 def record(n: int) -> dict:

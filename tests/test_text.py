@@ -4,7 +4,7 @@ from pathlib import Path
 import opencc
 import pytest
 
-from crawler.text import (convert_like, drop_boilerplate, is_boilerplate, labelled_value, normalize_space, script_of,
+from crawler.article.text import (convert_like, drop_boilerplate, is_boilerplate, labelled_value, normalize_space, script_of,
                           strip_pinyin, uses_pinyin_annotations)
 
 DEMO_CONTENT = Path(__file__).resolve().parent.parent / "crawler" / "demo" / "content"

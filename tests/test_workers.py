@@ -10,10 +10,10 @@ from pathlib import Path
 
 from conftest import run_crawler
 from crawler.demo.sites import SITES
-from crawler.items import Page
-from crawler.process import dedup_keys, keyed_record_of, record_of
-from crawler.site import site_classes
-from crawler.workers import SharedPool, results_in_order
+from crawler.article.items import Page
+from crawler.chain.process import dedup_keys, keyed_record_of, record_of
+from crawler.sites.spider import site_classes
+from crawler.chain.workers import SharedPool, results_in_order
 from newsroom import Newsroom
 from test_incremental import count_articles, crawl, rows, start_crawl, stored_articles, wait_for
 

@@ -239,7 +239,7 @@ SITES = {
         ),
     )
 }
-# Demo sites with no module in spiders/, for operators to practise adding a site on (the README's
+# Demo sites with no module in spiders/, for operators to practise adding a site on (docs/operators.md,
 # "Add a site"). `crawler demo` does not crawl them. duodao is the district government portal
 # whose news laowu republishes.
 NEW_SITES = {

@@ -1,0 +1,150 @@
+"""`crawler extract`, `crawler reextract` and `crawler ingest`: the article chain without a crawl,
+over saved page files, over the raw pages in the store, and over JSON-lines records."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from crawler.commands.options import (EXIT_FAILED, EXIT_OK, ConfigError, add_command, add_db, count,
+                                      sites_by_name)
+
+
+def register(commands) -> None:
+    extract = add_command(
+        commands, "extract", handler=cmd_extract, help="extract articles from saved page files, as JSON lines",
+        description="Read raw page bytes (any encoding) and print one JSON object per file, in order, with\n"
+                    "file, url, site, extractor, title, published, source, author, summary, body, script.\n"
+                    "The site is --site, else the one whose domain matches --url, else the generic chain.\n"
+                    "A file that cannot be read gives a line with an `error` field and exit code 1.",
+        epilog="examples:\n  crawler extract --url http://www.investchn.test/kfqnews/taizhou/20220718/i0718.html page.html\n"
+               "  crawler extract --jobs 2 saved/*.html > records.jsonl")
+    extract.add_argument("files", nargs="+", metavar="FILE", help="saved page files")
+    extract.add_argument("--url", default="", help="the URL the page(s) came from")
+    extract.add_argument("--site", help="use this site module's extractor")
+    extract.add_argument("--jobs", type=count, default=0, metavar="N",
+                         help="extract in N processes, output still in order (default: 0, one per CPU core)")
+
+    reextract = add_command(
+        commands, "reextract", handler=cmd_reextract, help="re-run the extractors over stored pages, updating rows",
+        description="Run the current site modules over the raw pages kept in the database (no HTTP request)\n"
+                    "and update each article whose fields change: title, published, source, author, summary,\n"
+                    "body, script, content_hash, extractor. Articles keep their id and their duplicates.\n"
+                    "A page that yields no body now is left as it was and reported (exit code 1).",
+        epilog="example (after fixing a selector in spiders/investchn.py):\n"
+               "  crawler reextract --site investchn --db output/articles.db --jobs 4")
+    reextract.add_argument("--site", help="only this site's articles (default: all)")
+    add_db(reextract, "update")
+    reextract.add_argument("--jobs", type=count, default=0, metavar="N",
+                           help="extract in N processes (default: 0, one per CPU core)")
+
+    ingest = add_command(
+        commands, "ingest", handler=cmd_ingest, help="store article records from a JSON-lines file, deduplicated",
+        description="Read one article record per line (the fields of `crawler extract`: url, site, extractor,\n"
+                    "title, published, source, author, summary, body, script; fetched_at optional) and put\n"
+                    "each through the same cleaning, duplicate check and store as a crawled page. Prints\n"
+                    "how many were new, duplicates (exact or near) of stored articles, already stored\n"
+                    "(same URL) or rejected. A malformed line, or one without url or body, is reported on\n"
+                    "stderr with its line number and skipped; the exit code is then 1. FILE `-` is stdin.",
+        epilog="examples:\n  crawler ingest shard-01.jsonl --db output/articles.db\n"
+               "  crawler extract --url http://www.investchn.test/a.html a.html | crawler ingest -")
+    ingest.add_argument("file", metavar="FILE.jsonl", help="JSON-lines file of article records, or - for stdin")
+    add_db(ingest)
+
+
+def cmd_extract(args) -> int:
+    from crawler.article.clean import RECORD_FIELDS
+    from crawler.article.items import Page
+    from crawler.chain.workers import cores, results_in_order
+    from crawler.sites.spider import site_for_url
+
+    site = sites_by_name([args.site])[0] if args.site else site_for_url(args.url) if args.url else None
+
+    def pages():
+        for name in args.files:
+            try:
+                yield Page(url=args.url, site=getattr(site, "name", None), body=Path(name).read_bytes()), site
+            except OSError as exc:  # reported in its place, in order
+                yield exc, site
+
+    status = EXIT_OK
+    for name, record in zip(args.files, results_in_order(pages(), min(args.jobs or cores(), len(args.files)))):
+        if isinstance(record, Exception):  # one bad file must not stop the others
+            out, status = {"file": name, "error": f"{type(record).__name__}: {record}"}, EXIT_FAILED
+        else:
+            out = {"file": name, **{field: record[field] for field in RECORD_FIELDS}}
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    return status
+
+
+def cmd_reextract(args) -> int:
+    from crawler.chain.reextract import reextract
+    from crawler.chain.workers import cores
+    from crawler.sites.spider import site_classes
+    from crawler.storage.store import Store
+
+    if not Path(args.db).is_file():
+        raise ConfigError(f"no database at {args.db}")
+    sites = site_classes()
+    store = Store(args.db)
+    try:
+        if args.site and args.site not in sites and not store.stored_ids(args.site):
+            raise ConfigError(f"unknown site: {args.site} (known: {', '.join(sorted(sites))})")
+        report = reextract(store, sites, args.site, jobs=args.jobs or cores())
+    finally:
+        store.close()
+    width = max([4, *(len(name) for name in report.examined)])
+    print(f"{'site'.ljust(width)}  pages  changed")
+    for name in sorted(report.examined):
+        print(f"{name.ljust(width)}  {report.examined[name]:<5}  {report.changed[name]}")
+    if report.fields:
+        print("fields changed: " + ", ".join(f"{name} {count}" for name, count in sorted(report.fields.items())))
+    print(f"changed {sum(report.changed.values())} of {sum(report.examined.values())} articles in {args.db}")
+    for name, number in sorted(report.generic.items()):
+        print(f"note: {name} has no site module; its {number} articles went through the generic chain")
+    for article_id, other in report.same_body_as:
+        print(f"note: article {article_id} now has the same body as article {other}; both are kept")
+    for failure in report.failed:
+        print(f"failed: {failure}", file=sys.stderr)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def ingest_summary(counts) -> str:
+    return (f"{counts['records']} records: {counts['new']} new, {counts['exact'] + counts['near']} duplicates "
+            f"({counts['exact']} exact, {counts['near']} near), {counts['known']} already stored, "
+            f"{counts['rejected']} rejected")
+
+
+def cmd_ingest(args) -> int:
+    from crawler.chain.ingest import ingest
+    from crawler.storage.store import Store
+
+    started, on_terminal = time.monotonic(), sys.stderr.isatty()
+    clear = "\r\x1b[2K" if on_terminal else ""  # the progress line, if drawn, makes way
+
+    def reject(number: int, reason: str) -> None:
+        print(f"{clear}{args.file}:{number}: {reason}", file=sys.stderr)
+
+    def committed(counts) -> None:
+        """How far a long import is, redrawn after each batch; on a terminal only."""
+        if on_terminal:
+            rate = counts["records"] / max(time.monotonic() - started, 1e-3)
+            sys.stderr.write(f"{clear}{ingest_summary(counts)} ({rate:,.0f} records/s)")
+            sys.stderr.flush()
+
+    try:
+        lines = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
+    except OSError as exc:
+        print(f"crawler ingest: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    store = Store(args.db)
+    try:
+        with lines:
+            counts = ingest(store, lines, reject, committed)
+    finally:
+        store.close()
+        sys.stderr.write(clear)
+    print(ingest_summary(counts))
+    print(f"database: {args.db}")
+    return EXIT_FAILED if counts["rejected"] else EXIT_OK

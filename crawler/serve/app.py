@@ -1,0 +1,252 @@
+"""`crawler serve`: Datasette over the store, read-only, with search, canned queries and a
+health dashboard. We configure Datasette (metadata, one small plugin); we write no web app.
+
+Read-only mode: the file is opened with `mode=ro`, not `immutable=1` or `nolock=1`. A crawl may
+be writing it: an immutable reader ignores the WAL file (it shows stale or torn data and caches
+counts), and nolock drops the locks that keep a reader off pages being checkpointed. With
+`mode=ro` on a WAL database each query reads one consistent snapshot, never blocks the writer,
+and sees new articles on the next page load.
+"""
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+from crawler.report.health import BROKEN_SITES_SQL, RUN_RATES_SQL
+
+DASHBOARD = "health"
+LATEST_RUNS = 20  # runs per site shown in the dashboard's rate charts
+SETTINGS = {
+    "sql_time_limit_ms": 3000,  # a two-character search scans every body
+    "suggest_facets": False,  # the configured facets are enough; suggesting more re-runs a search 10 times
+    "default_page_size": 50,
+}
+
+# The schema section of docs/analysts.md, column by column (tests/test_serve.py keeps the two in step).
+ARTICLE_COLUMNS = {
+    "id": "integer primary key",
+    "url": "the URL it was fetched from (unique)",
+    "canonical_url": "the URL normalised for deduplication: http, no www., no tracking parameters "
+                     "or fragment, no index.html (unique)",
+    "site": "the site module that crawled it",
+    "title": "headline, Simplified Chinese",
+    "published": "ISO 8601: 2024-07-24T10:33:00+08:00 when the page gives a time, 2022-07-18 when it "
+                 "gives a day, NULL when it gives none (never the crawl time)",
+    "published_month": "the month of published (2022-07), computed on read, for facets",
+    "source": "来源 (originating outlet), or NULL",
+    "author": "author or reporter when the page labels one, or NULL",
+    "summary": "the page's 导读/摘要 lead, or NULL",
+    "body": "article paragraphs in order, joined by \\n, Simplified Chinese, without pinyin "
+            "annotations or page furniture",
+    "script": "script of the original page: hans or hant",
+    "content_hash": "SHA-1 of the normalised body (letters and digits only, NFKC)",
+    "extractor": "site:NAME, generic or trafilatura",
+    "fetched_at": "UTC time of the fetch, ISO 8601",
+    "run_id": "the crawl_runs.id that stored it",
+}
+
+DUPLICATE_COLUMNS = {
+    "url": "the URL of the copy",
+    "canonical_url": "the copy's URL normalised for deduplication (unique)",
+    "duplicate_of": "the stored article this is a copy of (articles.id)",
+    "kind": "exact (same normalised body) or near (republished with changes)",
+    "similarity": "1.0 for exact copies",
+    "site": "the site module where the copy was found",
+    "fetched_at": "UTC time of the fetch, ISO 8601",
+    "run_id": "the crawl_runs.id that found it",
+}
+
+RUN_COLUMNS = {
+    "invocation": "one id per command run",
+    "status": "ok, partial (some pages failed), failed, or running while it runs",
+    "finish_reason": "Scrapy's reason for closing the spider",
+    "fallbacks": "articles a site module could not extract itself",
+    "empty_bodies": "article pages dropped because no body was found",
+    "missing_dates": "stored articles without a publication date",
+}
+
+SEARCH_SQL = """
+SELECT a.id, a.site, a.published, a.title,
+       substr(a.body, max(instr(a.body, :q) - 30, 1), 90) AS excerpt, 'trigram index' AS matched_by
+FROM articles a
+WHERE length(:q) >= 3 AND a.id IN (
+  SELECT rowid FROM articles_fts WHERE articles_fts MATCH '"' || replace(:q, '"', '""') || '"'
+  ORDER BY rowid DESC LIMIT 100)
+UNION ALL
+SELECT a.id, a.site, a.published, a.title,
+       substr(a.body, max(instr(a.body, :q) - 30, 1), 90),
+       'LIKE scan: under 3 characters, the trigram index cannot match'
+FROM articles a
+WHERE length(:q) BETWEEN 1 AND 2 AND (a.title LIKE '%' || :q || '%' OR a.body LIKE '%' || :q || '%')
+ORDER BY 1 DESC LIMIT 100
+"""
+
+CANNED_QUERIES = {
+    "search": {
+        "title": "Search titles and bodies",
+        "description": "Any Chinese substring: 3 or more characters use the trigram full-text index; "
+                       "1 or 2 characters, which trigrams cannot match, fall back to a LIKE scan of "
+                       "every article (slower), as the matched_by column says. The 100 newest "
+                       "matches; the articles table's search box gives all of them with facets.",
+        "sql": SEARCH_SQL,
+        "hide_sql": True,
+    },
+    "latest_per_site": {
+        "title": "Latest articles per site",
+        "description": "The newest articles of each site by publication date (default 5 per site).",
+        "sql": """
+SELECT site, published, title, id, url FROM (
+  SELECT *, row_number() OVER (
+    PARTITION BY site ORDER BY published IS NULL, published DESC, fetched_at DESC, id DESC) AS n
+  FROM articles)
+WHERE n <= CAST(coalesce(nullif(:per_site, ''), 5) AS INTEGER)
+ORDER BY site, n
+""",
+    },
+    "articles_of_day": {
+        "title": "Articles of a day",
+        "description": "Articles published on a day (YYYY-MM-DD, China time as the page gave it).",
+        "sql": """
+SELECT id, site, published, title, source, url FROM articles
+WHERE published >= :day AND published < date(:day, '+1 day')
+ORDER BY published, site
+""",
+    },
+    "copies": {
+        "title": "Copies of an article",
+        "description": "An article (by id) and every copy of it found elsewhere.",
+        "sql": """
+SELECT 'original' AS role, a.id AS article_id, a.site, a.url, a.title, NULL AS kind,
+       NULL AS similarity, a.fetched_at
+FROM articles a WHERE a.id = :id
+UNION ALL
+SELECT 'copy', d.duplicate_of, d.site, d.url, a.title, d.kind, d.similarity, d.fetched_at
+FROM duplicates d JOIN articles a ON a.id = d.duplicate_of WHERE d.duplicate_of = :id
+""",
+    },
+    "broken_sites": {
+        "title": "Sites that look broken",
+        "description": "The latest run of each site against its earlier runs (crawler/report/health.py, "
+                       "the rule crawler report uses). An empty result: every site looks healthy.",
+        "sql": BROKEN_SITES_SQL,
+    },
+}
+
+
+def _latest_runs_sql(rate: str) -> str:
+    return (f"SELECT site, started_at, {rate} FROM (SELECT *, row_number() OVER "
+            f"(PARTITION BY site ORDER BY started_at DESC, id DESC) AS age FROM ({RUN_RATES_SQL})) "
+            f"WHERE age <= {LATEST_RUNS} ORDER BY started_at")
+
+
+def _vega_lite(mark: str, x: dict, y: dict) -> dict:
+    return {
+        "mark": {"type": mark, "tooltip": True},
+        "encoding": {"x": x, "y": y, "color": {"field": "site", "type": "nominal"}},
+        # SVG, so that a browser test can see the drawn marks; no export menu.
+        "usermeta": {"embedOptions": {"renderer": "svg", "actions": False}},
+    }
+
+
+def _rate_chart(rate: str, title: str, db_name: str) -> dict:
+    return {
+        "title": title, "db": db_name, "query": _latest_runs_sql(rate), "library": "vega-lite",
+        "display": _vega_lite(
+            "line", {"field": "started_at", "type": "temporal", "title": "run started (UTC)"},
+            {"field": rate, "type": "quantitative", "title": title, "axis": {"format": ".0%"}}),
+    }
+
+
+def dashboard(db_name: str) -> dict:
+    """The health dashboard, in datasette-dashboards' configuration format."""
+    def metric(title: str, query: str) -> dict:
+        return {"title": title, "db": db_name, "query": query, "library": "metric",
+                "display": {"field": "n"}}
+
+    return {
+        "title": "Crawl health",
+        "description": "New articles per site and day, the share of copies, and per-run rates of "
+                       f"empty bodies and missing dates (last {LATEST_RUNS} runs per site).",
+        "layout": [["articles", "copies", "broken"],
+                   ["new-per-day", "new-per-day", "new-per-day"],
+                   ["duplicate-share", "empty-body-rate", "missing-date-rate"]],
+        "charts": {
+            "articles": metric("Articles stored", "SELECT count(*) AS n FROM articles"),
+            "copies": metric("Copies found", "SELECT count(*) AS n FROM duplicates"),
+            "broken": metric("Sites that look broken", f"SELECT count(*) AS n FROM ({BROKEN_SITES_SQL})"),
+            "new-per-day": {
+                "title": "New articles per site per day", "db": db_name, "library": "vega-lite",
+                "query": "SELECT substr(fetched_at, 1, 10) AS day, site, count(*) AS articles FROM articles "
+                         "WHERE fetched_at >= date('now', '-60 days') GROUP BY day, site ORDER BY day",
+                "display": _vega_lite(
+                    "bar", {"field": "day", "type": "ordinal", "title": "day fetched (UTC)"},
+                    {"field": "articles", "type": "quantitative", "title": "new articles"}),
+            },
+            "duplicate-share": {
+                "title": "Share of copies per site", "db": db_name, "library": "vega-lite",
+                "query": "SELECT site, round(1.0 * sum(copy) / count(*), 3) AS duplicate_share FROM ("
+                         "SELECT site, 0 AS copy FROM articles UNION ALL SELECT site, 1 FROM duplicates) "
+                         "GROUP BY site ORDER BY site",
+                "display": _vega_lite(
+                    "bar", {"field": "site", "type": "nominal", "title": None},
+                    {"field": "duplicate_share", "type": "quantitative", "title": "copies / articles seen",
+                     "axis": {"format": ".0%"}}),
+            },
+            "empty-body-rate": _rate_chart("empty_body_rate", "Empty-body rate", db_name),
+            "missing-date-rate": _rate_chart("missing_date_rate", "Missing-date rate", db_name),
+        },
+    }
+
+
+def metadata(db_name: str) -> dict:
+    """Datasette metadata for a store served under `db_name`."""
+    return {
+        "title": "gov-news-crawler",
+        "description": "Chinese regional-government and portal news, one row per distinct article. "
+                       "Read-only.",
+        "databases": {db_name: {
+            "tables": {
+                "articles": {
+                    "description": "One row per distinct article. Search finds any Chinese substring "
+                                   "of 3 or more characters; for 1 or 2 use the search query.",
+                    "columns": ARTICLE_COLUMNS, "label_column": "title", "sort_desc": "published",
+                    "facets": ["site", "extractor", "published_month", "script"],
+                },
+                "duplicates": {
+                    "description": "Every later copy of a stored article; duplicate_of links to it.",
+                    "columns": DUPLICATE_COLUMNS, "sort_desc": "fetched_at", "facets": ["site", "kind"],
+                },
+                "crawl_runs": {
+                    "description": "One row per site per run, with its counts.",
+                    "columns": RUN_COLUMNS, "sort_desc": "started_at", "facets": ["site", "status"],
+                },
+                "raw_pages": {"description": "The page bytes as fetched, zlib-compressed, for re-extraction."},
+            },
+            "queries": CANNED_QUERIES,
+        }},
+        "plugins": {"datasette-dashboards": {DASHBOARD: dashboard(db_name)}},
+    }
+
+
+def listen(port: int) -> socket.socket:
+    """A socket on 127.0.0.1 (port 0: any free one); OSError when the port is taken."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+def serve(db: Path, sock: socket.socket) -> None:
+    """Serve `db` read-only on the bound socket until interrupted."""
+    import uvicorn
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    from crawler.serve import plugin
+
+    if not pm.is_registered(plugin):
+        pm.register(plugin, name="crawler")
+    ds = Datasette([str(db)], metadata=metadata(db.stem), settings=SETTINGS)
+    asyncio.run(ds.invoke_startup())
+    uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning")).run(sockets=[sock])

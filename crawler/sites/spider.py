@@ -1,0 +1,76 @@
+"""The base of every site module in `spiders/`, and the registry that finds them.
+
+A site module declares how to crawl (start URLs, article links, next list page) and, where the
+generic extractor is not enough, how to extract (selectors per field, elements to drop). Any
+field it leaves out is filled by the generic chain of `crawler.article.extract`.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.spiderloader import get_spider_loader
+from scrapy.utils.project import get_project_settings
+
+from crawler.article.extract import select
+from crawler.sites.failures import count_failure
+from crawler.article.items import Page
+
+
+class SiteSpider(scrapy.Spider):
+    # --- crawling: CSS or XPath selectors of <a> elements (or of their href attributes)
+    article_links: str = ""
+    next_page: str | None = None
+    # --- extraction: selectors by field name ("title", "published", "source", "author",
+    # "summary", "body"); a text field may instead be a @staticmethod `extract_<field>(sel)`.
+    fields: dict[str, str] = {}
+    drop: tuple[str, ...] = ()  # elements removed from the body before it becomes text
+
+    def parse(self, response):
+        """A list page: follow article links and the next list page."""
+        articles = _hrefs(response, self.article_links)
+        if not articles:  # the site changed its layout, or this is a trap page: flag it, go on
+            self.crawler.stats.inc_value("lists/no_article_links")
+            self.logger.warning("no article links on list page %s (selector %r)", response.url, self.article_links)
+        for href in articles:
+            yield response.follow(href, self.parse_article, meta={"article": True}, errback=self.on_error)
+        if self.next_page:
+            for href in _hrefs(response, self.next_page)[:1]:
+                yield response.follow(href, self.parse, errback=self.on_error)
+
+    def parse_article(self, response):
+        yield Page.from_response(response, site=self.name)
+
+    def on_error(self, failure):
+        """A request that failed for good (HTTP error after retries, DNS, timeout): count it."""
+        if count_failure(self.crawler.stats, failure.value) is None:
+            return
+        request = getattr(failure, "request", None)
+        self.logger.warning("fetch failed: %s (%s)", getattr(request, "url", "?"), failure.getErrorMessage())
+
+
+def _hrefs(response, query: str) -> list[str]:
+    if not query:  # a freshly scaffolded site module has no selectors yet
+        return []
+    hrefs = (n.root if isinstance(n.root, str) else n.attrib.get("href", "") for n in select(response.selector, query))
+    return [href.strip() for href in hrefs if href.strip() and not href.startswith(("javascript:", "#"))]
+
+
+def site_classes() -> dict[str, type[SiteSpider]]:
+    """All site modules in `spiders/`, by name."""
+    loader = get_spider_loader(get_project_settings())
+    return {name: loader.load(name) for name in loader.list()}
+
+
+def on_domains(url: str, domains) -> bool:
+    """The URL's host is one of `domains` or a subdomain of one (any port)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == domain or host.endswith("." + domain) for domain in domains or ())
+
+
+def site_for_url(url: str) -> type[SiteSpider] | None:
+    """The site module whose allowed domains cover the URL's host, if any."""
+    for spider in site_classes().values():
+        if on_domains(url, getattr(spider, "allowed_domains", None)):
+            return spider
+    return None

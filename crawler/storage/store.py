@@ -1,0 +1,518 @@
+"""The SQLite store: explicit schema, WAL, every stored page written whole or not at all.
+
+Downstream tools read this file while crawls write it, so the schema is created explicitly
+(never inferred from a first row), versioned in `meta.schema_version`, and documented in
+docs/analysts.md. Every write goes through parameters bound by sqlite-utils / sqlite3.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import zlib
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+import numpy as np
+
+from crawler.article.dates import utc_now
+from crawler.article.dedup import Fingerprint, band_keys, body_fingerprint, uncrowded
+
+RUN_COUNTERS = (
+    "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
+    "empty_bodies", "missing_dates", "fallbacks", "errors",
+)
+LIST_PAGE_COUNTERS = ("list_pages", "list_pages_not_modified", "article_links")  # schema 2
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written (bad path, read-only, not a database)."""
+
+
+def _initial_schema(db: sqlite_utils.Database) -> None:
+    db["articles"].create(
+        {
+            "id": int, "url": str, "canonical_url": str, "site": str, "title": str,
+            "published": str, "source": str, "author": str, "summary": str, "body": str,
+            "script": str, "content_hash": str, "extractor": str, "fetched_at": str, "run_id": int,
+        },
+        pk="id", not_null={"url", "canonical_url", "site", "body", "content_hash"}, if_not_exists=True,
+    )
+    db["articles"].create_index(["url"], unique=True, if_not_exists=True)
+    db["articles"].create_index(["canonical_url"], unique=True, if_not_exists=True)
+    db["articles"].create_index(["content_hash"], if_not_exists=True)
+    db["articles"].create_index(["site", "published"], if_not_exists=True)
+    db["duplicates"].create(
+        {
+            "id": int, "url": str, "canonical_url": str, "duplicate_of": int, "kind": str,
+            "similarity": float, "site": str, "fetched_at": str, "run_id": int,
+        },
+        pk="id", not_null={"url", "canonical_url", "duplicate_of", "kind"},
+        foreign_keys=[("duplicate_of", "articles", "id")], if_not_exists=True,
+    )
+    db["duplicates"].create_index(["canonical_url"], unique=True, if_not_exists=True)
+    db["duplicates"].create_index(["duplicate_of"], if_not_exists=True)
+    db["crawl_runs"].create(
+        {
+            "id": int, "invocation": str, "site": str, "started_at": str, "finished_at": str,
+            "status": str, "finish_reason": str, "duration_s": float,
+            **{name: int for name in RUN_COUNTERS},
+        },
+        pk="id", not_null={"site", "started_at"}, if_not_exists=True,
+    )
+    db["crawl_runs"].create_index(["site", "started_at"], if_not_exists=True)
+    db["raw_pages"].create(
+        {"article_id": int, "url": str, "content_type": str, "html_zlib": bytes, "fetched_at": str},
+        pk="article_id", foreign_keys=[("article_id", "articles", "id")], if_not_exists=True,
+    )
+
+
+def _incremental_crawls(db: sqlite_utils.Database) -> None:
+    """Schema 2: what a run still has to fetch (so a killed run resumes), the validators of list
+    pages (for conditional requests), and the list-page counters `crawler report` judges by."""
+    db["frontier"].create(
+        {"site": str, "url": str, "callback": str, "errback": str, "meta": str, "attempts": int, "added_at": str},
+        pk=("site", "url"), not_null={"site", "url", "meta", "attempts"}, if_not_exists=True,
+    )
+    db["list_validators"].create({"url": str, "etag": str, "last_modified": str, "checked_at": str},
+                                 pk="url", if_not_exists=True)
+    for column in LIST_PAGE_COUNTERS:
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{column}] INTEGER DEFAULT 0")
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN [log_file] TEXT")
+
+
+def _full_text_search(db: sqlite_utils.Database) -> None:
+    """`articles_fts`: title and body indexed by trigrams, so that any Chinese substring of
+    three or more characters is found (unicode61 would treat a whole run of Chinese text as one
+    word). Triggers keep it in step with `articles` in the writer's own transaction; `rebuild`
+    indexes the articles of a database created before this migration. Plain SQL, not
+    sqlite-utils' enable_fts, which would commit the migration's transaction half way."""
+    db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5("
+               "title, body, content=\"articles\", content_rowid=\"id\", tokenize=\"trigram\")")
+    db.execute("CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN "
+               "INSERT INTO articles_fts (rowid, title, body) VALUES (new.id, new.title, new.body); END")
+    db.execute("CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN "
+               "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
+               "VALUES ('delete', old.id, old.title, old.body); END")
+    db.execute("CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body ON articles BEGIN "
+               "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
+               "VALUES ('delete', old.id, old.title, old.body); "
+               "INSERT INTO articles_fts (rowid, title, body) VALUES (new.id, new.title, new.body); END")
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+
+
+def _facets(db: sqlite_utils.Database) -> None:
+    """`published_month` (`2022-07`), computed on read, so that browsers can facet by month
+    (virtual: writers never set it), and indexes on the facet columns, so that counting them
+    reads an index instead of every row with its body (`site` has one already)."""
+    db.execute("ALTER TABLE articles ADD COLUMN published_month TEXT "
+               "GENERATED ALWAYS AS (substr(published, 1, 7)) VIRTUAL")
+    for column in ("published_month", "extractor", "script"):
+        db.execute(f"CREATE INDEX idx_articles_{column} ON articles ({column})")
+
+
+# Per-run counts of the faults a crawl met (crawl_runs columns added by the migration below).
+FAULT_COUNTERS = (
+    "retries", "timeouts", "oversize", "truncated", "robots_forbidden", "attachments", "trapped",
+    "empty_lists",
+)
+
+
+def _attachments_and_fault_counts(db: sqlite_utils.Database) -> None:
+    """Attachment links (PDF, Word, images...) found on crawled pages, kept apart from articles,
+    and crawl_runs columns that say which faults a run met."""
+    db["attachments"].create(
+        {"id": int, "url": str, "kind": str, "content_type": str, "found_on": str, "site": str,
+         "run_id": int, "found_at": str},
+        pk="id", not_null={"url", "kind", "found_on", "site"}, if_not_exists=True,
+    )
+    db["attachments"].create_index(["url", "found_on"], unique=True, if_not_exists=True)
+    db["attachments"].create_index(["site"], if_not_exists=True)
+    for name in FAULT_COUNTERS:
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{name}] INTEGER NOT NULL DEFAULT 0")
+
+
+def _near_duplicate_index(db: sqlite_utils.Database) -> None:
+    """LSH band keys of every stored article (see crawler.article.dedup), kept on disk so that memory
+    stays flat however many articles there are. (Schema 8 indexes the stored articles.)"""
+    db.execute("CREATE TABLE IF NOT EXISTS lsh_bands (key INTEGER NOT NULL, article_id INTEGER NOT NULL, "
+               "PRIMARY KEY (key, article_id)) WITHOUT ROWID")
+
+
+def _search_index_at_commit(db: sqlite_utils.Database) -> None:
+    """New articles enter the search index in one statement per transaction, just before it
+    commits (`Store._index_new_articles`), instead of one trigger call per row: the same index,
+    committed together with the articles, at about half the cost. Updates and deletes keep
+    their triggers: they only ever touch indexed rows."""
+    db.execute("DROP TRIGGER IF EXISTS articles_fts_insert")
+
+
+def _minhash_signatures(db: sqlite_utils.Database) -> None:
+    """The MinHash signature and shingle count of every article (`minhashes`), so that a
+    candidate original is judged on 512 bytes instead of its re-read, re-shingled body; the
+    signatures are one-permutation MinHashes, so the band keys of the stored articles are made
+    again with them."""
+    db.execute("CREATE TABLE minhashes (article_id INTEGER PRIMARY KEY, size INTEGER NOT NULL, "
+               "signature BLOB NOT NULL)")
+    db.execute("DELETE FROM lsh_bands")
+    for article_id, body in db.execute("SELECT id, body FROM articles"):  # a cursor: memory stays flat
+        _index_near_duplicates(db, article_id, body_fingerprint(body))
+
+
+def _index_near_duplicates(db: sqlite_utils.Database, article_id: int, found: Fingerprint | None,
+                           members: dict[int, list[int]] | None = None) -> None:
+    """Store an article's fingerprint, under those of its band keys that are not crowded.
+    `members`: the `band_members` of its keys, if just read (by the duplicate check)."""
+    if found is None:
+        return
+    db.execute("INSERT INTO minhashes (article_id, size, signature) VALUES (?, ?, ?)",
+               [article_id, found.size, found.signature.tobytes()])
+    keys = uncrowded(found.keys, band_members(db, found.keys) if members is None else members)
+    db.conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, article_id) VALUES (?, ?)",
+                        [(key, article_id) for key in keys])
+
+
+def _marks(values) -> str:
+    """One `?` per value, for an IN list or a VALUES row: the values themselves are bound."""
+    return ", ".join("?" for _ in values)
+
+
+def band_members(db: sqlite_utils.Database, keys: list[int]) -> dict[int, list[int]]:
+    """The articles indexed under each of these LSH band keys (at most MAX_BUCKET each)."""
+    members = defaultdict(list)
+    if keys:
+        for key, article_id in db.execute(f"SELECT key, article_id FROM lsh_bands WHERE key IN ({_marks(keys)})", keys):
+            members[key].append(article_id)
+    return members
+
+
+def _search_index_merges(db: sqlite_utils.Database) -> None:
+    """Fewer, larger writes of the search index: a transaction's new entries are gathered in up
+    to 8 MB of memory (default 1 MB) before they become a segment on disk, and segments are
+    merged 8 at a time (default 4), so each entry is rewritten fewer times as the index grows.
+    Storing an article costs about a third less; a search reads up to twice as many segments
+    (bench/search.py). Both settings live in the index's own config table."""
+    db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('hashsize', 8388608)")
+    db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 8)")
+
+
+# Whether a canonical URL is stored, as an article or a duplicate (parameters: the URL twice).
+KNOWN_URL = ("SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
+             "SELECT 1 FROM duplicates WHERE canonical_url = ? LIMIT 1")
+
+# Adds to the search index the articles from a given id on (see `_search_index_at_commit`).
+INDEX_ARTICLES_FROM = "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body FROM articles WHERE id >= ?"
+
+# Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
+MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts,
+              _near_duplicate_index, _search_index_at_commit, _minhash_signatures, _search_index_merges]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SharedConnection(sqlite3.Connection):
+    """A connection that two threads of a crawl share (the reactor and the writes thread, see
+    crawler/storage/storethread.py): one statement at a time, and a transaction held by one thread
+    from its start to its end (Store.transaction takes `lock` too)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+
+    def execute(self, *args):
+        with self.lock:
+            return super().execute(*args)
+
+    def executemany(self, *args):
+        with self.lock:
+            return super().executemany(*args)
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.failure: str | None = None  # why writing stopped (a full disk), if it did
+        self._first_unindexed: int | None = None  # first article added by the open transaction
+        self.batch_max_writes = 0  # 0: each transaction commits on its own (see batch_writes)
+        self.batch_max_seconds = 0.0
+        self._batch_started = 0.0
+        self._batch_writes = 0
+        self._depth = 0  # transaction blocks open (nested ones are savepoints)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
+                                   check_same_thread=False, factory=SharedConnection)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            # 64 MB of page cache (default 2 MB) keeps the hot part of the indexes, notably the
+            # near-duplicate bands, in memory; it is a bound, so memory stays flat as the file grows.
+            self.db.execute("PRAGMA cache_size = -65536")
+            # The savepoint of each article in an ingest batch keeps the pages it changes in a
+            # sub-journal; in memory (at most one article's pages) rather than a temporary file.
+            self.db.execute("PRAGMA temp_store = MEMORY")
+            self.db.enable_wal()
+            # In WAL mode NORMAL loses nothing when the process dies (committed pages are in the
+            # WAL); only a power cut can undo the last commits, never corrupt the file. FULL
+            # would sync the WAL on every commit.
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            # Copy the WAL back into the database every 10,000 pages (40 MB) rather than every
+            # 1,000: a page that several batches change is copied once, not once per batch.
+            self.db.execute("PRAGMA wal_autocheckpoint = 10000")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+            self._article_columns = {c for c in self.db["articles"].columns_dict if c != "id"}
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot use database {self.path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        found = self.schema_version()
+        if found > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {found}, newer than this crawler ({SCHEMA_VERSION})")
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            with self.transaction():  # a migration and its version number land together or not at all
+                MIGRATIONS[version - 1](self.db)
+                self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+                self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [str(version)])
+
+    def schema_version(self) -> int:
+        if "meta" not in self.db.table_names():
+            return 0
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self.commit()
+        self.db.conn.close()
+
+    # --- transactions -------------------------------------------------------------------------
+    def batch_writes(self, max_writes: int, max_seconds: float) -> None:
+        """From now on, commit writes in batches: a transaction stays open over up to
+        `max_writes` transaction blocks (each page's own is a savepoint inside it) and is
+        committed then, or by `commit_if_due` once it is `max_seconds` old (0 writes: back to
+        one commit per block). A crawl writes hundreds of pages a second; a commit each (with
+        its fsync) would be its bottleneck. A kill loses at most the open batch, never half
+        an article: the crawl's frontier marks are in the same batch, so the next run fetches
+        those pages again."""
+        with self.db.conn.lock:
+            self.batch_max_writes, self.batch_max_seconds = max_writes, max_seconds
+            if not max_writes:
+                self.commit()
+
+    @contextmanager
+    def transaction(self):
+        """All or nothing: a crash between two statements never leaves half an article.
+        (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)
+        Inside another transaction it is a savepoint, so a batch of pages can share one commit.
+        A full disk is a StoreError, kept in `failure` so the command can report it."""
+        with self.db.conn.lock:
+            try:
+                if not self.db.conn.in_transaction:
+                    self._first_unindexed = None  # a new transaction has added nothing yet
+                    if self.batch_max_writes:
+                        self.db.execute("BEGIN IMMEDIATE")  # a new batch
+                        self._batch_started, self._batch_writes = time.monotonic(), 0
+                nested = self.db.conn.in_transaction
+                self.db.execute("SAVEPOINT page" if nested else "BEGIN IMMEDIATE")
+                self._depth += 1
+                try:
+                    yield
+                    if not nested:
+                        self._index_new_articles()
+                except BaseException:
+                    if self.db.conn.in_transaction:  # SQLite has rolled back already on some errors
+                        self.db.execute("ROLLBACK TO page" if nested else "ROLLBACK")
+                        if nested:
+                            self.db.execute("RELEASE page")
+                    raise
+                finally:
+                    self._depth -= 1
+                self.db.execute("RELEASE page" if nested else "COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._raise_if_full(exc)
+                raise
+            self._batch_writes += 1
+            if self.batch_max_writes and self._batch_writes >= self.batch_max_writes:
+                self.commit()
+
+    def commit(self) -> None:
+        """Commit the open batch, if any (never a transaction block still running)."""
+        with self.db.conn.lock:
+            if self._depth == 0 and self.db.conn.in_transaction:
+                try:
+                    self._index_new_articles()
+                    self.db.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    self._raise_if_full(exc)
+                    raise
+
+    def commit_if_due(self) -> None:
+        """Commit the open batch once it is `batch_max_seconds` old."""
+        if time.monotonic() - self._batch_started >= self.batch_max_seconds:
+            self.commit()
+
+    def _raise_if_full(self, exc: sqlite3.OperationalError) -> None:
+        """A full disk is a StoreError, kept in `failure` so the command can report it."""
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            self.failure = f"cannot write database {self.path}: {exc}"
+            raise StoreError(self.failure) from exc
+
+    def _index_new_articles(self) -> None:
+        """Put the articles added by the open transaction into the search index. The write lock
+        is held since BEGIN IMMEDIATE, so every id from the first one added is this
+        transaction's (one rolled back with its savepoint is simply not there any more)."""
+        if self._first_unindexed is not None:
+            self.db.execute(INDEX_ARTICLES_FROM, [self._first_unindexed])
+            self._first_unindexed = None
+
+    def _insert(self, table: str, row: dict) -> int:
+        names = ", ".join(f"[{name}]" for name in row)
+        return self.db.execute(f"INSERT INTO [{table}] ({names}) VALUES ({_marks(row)})", list(row.values())).lastrowid
+
+    def _update(self, table: str, row_id: int, values: dict) -> None:
+        assignments = ", ".join(f"[{name}] = ?" for name in values)
+        self.db.execute(f"UPDATE [{table}] SET {assignments} WHERE id = ?", [*values.values(), row_id])
+
+    # --- lookups ------------------------------------------------------------------------------
+    def is_known(self, canonical_url: str) -> bool:
+        """Stored as an article or recorded as a duplicate: no need to fetch it again."""
+        return bool(self.db.execute(KNOWN_URL, [canonical_url, canonical_url]).fetchone())
+
+    def article_with_hash(self, content_hash: str, other_than: int | None = None) -> int | None:
+        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? AND id IS NOT ? ORDER BY id LIMIT 1",
+                              [content_hash, other_than]).fetchone()
+        return row[0] if row else None
+
+    def band_members(self, keys: list[int]) -> dict[int, list[int]]:
+        return band_members(self.db, keys)
+
+    def signatures(self, article_ids: list[int]) -> dict[int, tuple[int, np.ndarray]]:
+        """Shingle count and MinHash signature of each of these articles that has one."""
+        rows = self.db.execute("SELECT article_id, size, signature FROM minhashes "
+                               f"WHERE article_id IN ({_marks(article_ids)})", article_ids).fetchall()
+        return {article_id: (size, np.frombuffer(signature, dtype=np.uint32)) for article_id, size, signature in rows}
+
+    def bodies(self, article_ids: list[int]) -> dict[int, str]:
+        return dict(self.db.execute(f"SELECT id, body FROM articles WHERE id IN ({_marks(article_ids)})",
+                                    article_ids).fetchall())
+
+    # --- writes -------------------------------------------------------------------------------
+    def stored_ids(self, site: str | None = None) -> list[int]:
+        """Ids of the articles whose raw page is kept, optionally of one site."""
+        query = "SELECT a.id FROM articles a JOIN raw_pages r ON r.article_id = a.id"
+        rows = self.db.execute(query + (" WHERE a.site = ?" if site else "") + " ORDER BY a.id",
+                               [site] if site else []).fetchall()
+        return [row[0] for row in rows]
+
+    def stored_page(self, article_id: int) -> tuple[dict, bytes]:
+        """An article row and its raw page bytes as fetched."""
+        cursor = self.db.execute(
+            "SELECT a.*, r.content_type AS raw_content_type, r.html_zlib FROM articles a "
+            "JOIN raw_pages r ON r.article_id = a.id WHERE a.id = ?", [article_id])
+        names = [column[0] for column in cursor.description]
+        row = dict(zip(names, cursor.fetchone()))
+        return row, zlib.decompress(row.pop("html_zlib"))
+
+    # --- writes -------------------------------------------------------------------------------
+    def update_article(self, article_id: int, values: dict, found: Fingerprint | None = None) -> None:
+        """`found`: the near-duplicate fingerprint of the new body, if already computed (by a
+        worker)."""
+        with self.transaction():
+            self._index_new_articles()  # the update trigger takes the old text out of the index
+            self._update("articles", article_id, values)
+            if "body" in values:  # re-extraction changed the body: its near-duplicate keys follow it
+                stored = self.signatures([article_id]).get(article_id)
+                if stored is not None:  # its band keys, made again from its signature: lsh_bands is
+                    old_keys = band_keys(stored[1])  # keyed by band key, and scanning it all would grow with the store
+                    self.db.execute(f"DELETE FROM lsh_bands WHERE key IN ({_marks(old_keys)}) "
+                                    "AND article_id = ?", [*old_keys, article_id])
+                self.db.execute("DELETE FROM minhashes WHERE article_id = ?", [article_id])
+                if found is None:
+                    found = body_fingerprint(values["body"])
+                _index_near_duplicates(self.db, article_id, found)
+
+    def add_article(self, record: dict, raw_html: bytes, content_type: str | None,
+                    found: Fingerprint | None = None, members: dict[int, list[int]] | None = None) -> int:
+        """Store an article, its page bytes (none for an ingested record) and its near-duplicate
+        fingerprint under its uncrowded band keys (`members`: their `band_members`, if read)."""
+        row = {k: v for k, v in record.items() if k in self._article_columns}
+        with self.transaction():
+            article_id = self._insert("articles", row)
+            if self._first_unindexed is None:
+                self._first_unindexed = article_id
+            if raw_html:
+                self._insert("raw_pages", {
+                    "article_id": article_id, "url": record["url"], "content_type": content_type,
+                    "html_zlib": zlib.compress(raw_html, 6), "fetched_at": record["fetched_at"],
+                })
+            _index_near_duplicates(self.db, article_id, found, members)
+        return article_id
+
+    def add_duplicate(self, record: dict, duplicate_of: int, kind: str, similarity: float) -> None:
+        with self.transaction():
+            self._insert("duplicates", {
+                "url": record["url"], "canonical_url": record["canonical_url"],
+                "duplicate_of": duplicate_of, "kind": kind, "similarity": similarity,
+                "site": record["site"], "fetched_at": record["fetched_at"], "run_id": record.get("run_id"),
+            })
+
+    def start_run(self, site: str, invocation: str, log_file: str | None = None) -> int:
+        with self.transaction():
+            run_id = self._insert("crawl_runs", {
+                "invocation": invocation, "site": site, "started_at": utc_now(), "status": "running",
+                "log_file": log_file, **{name: 0 for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
+            })
+        self.commit()  # a run's row is visible at once, even while its pages are batched
+        return run_id
+
+    def update_run_counts(self, run_id: int, counts: dict) -> None:
+        """The counts so far of a running run (what a killed run had done stays visible)."""
+        with self.transaction():
+            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS})
+
+    def mark_killed_runs(self) -> int:
+        """Runs still `running` although no crawler holds the database: their process died."""
+        with self.transaction():
+            return self.db.execute(
+                "UPDATE crawl_runs SET status = 'killed', finish_reason = 'killed' WHERE status = 'running'").rowcount
+
+    def finish_run(self, run_id: int, status: str, finish_reason: str, duration_s: float, counts: dict) -> None:
+        with self.transaction():
+            self._update("crawl_runs", run_id, {
+                "finished_at": utc_now(), "status": status, "finish_reason": finish_reason,
+                "duration_s": round(duration_s, 3),
+                **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
+            })
+        self.commit()
+
+    def add_attachments(self, rows: list[dict]) -> int:
+        """Record attachment links; one already recorded from the same page is skipped."""
+        if not rows:
+            return 0
+        columns = ("url", "kind", "content_type", "found_on", "site", "run_id", "found_at")
+        with self.transaction():
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                f"INSERT OR IGNORE INTO attachments ({', '.join(columns)}) VALUES ({_marks(columns)})",
+                [[row.get(name) for name in columns] for row in rows])
+            return self.db.conn.total_changes - before
+
+    def add_fault_counts(self, run_id: int, counts: dict) -> None:
+        with self.transaction():
+            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in FAULT_COUNTERS})
+
+    def runs_of(self, invocation: str) -> list[dict]:
+        return list(self.db.query("SELECT * FROM crawl_runs WHERE invocation = ? ORDER BY site", [invocation]))
+
+
+_OPEN: dict[Path, Store] = {}
+
+
+def shared_store(path: str | Path) -> Store:
+    """One connection per database per process, shared by every crawler in it, so that the
+    duplicate check of one site sees what another site stored a moment ago."""
+    key = Path(path).resolve()
+    if key not in _OPEN:
+        _OPEN[key] = Store(key)
+    return _OPEN[key]
