@@ -14,11 +14,11 @@ import pytest
 import sqlite_utils
 
 from conftest import ROOT, connect, run_crawler
-from crawler.datasette_plugin import short_search_target
-from crawler.health import broken_sites, load_runs, site_reports
-from crawler.process import admit
-from crawler.serve import ARTICLE_COLUMNS, metadata
-from crawler.store import MIGRATIONS, Store
+from crawler.serve.plugin import short_search_target
+from crawler.report.health import broken_sites, load_runs, site_reports
+from crawler.chain.process import admit
+from crawler.serve.app import ARTICLE_COLUMNS, metadata
+from crawler.storage.store import MIGRATIONS, Store
 from datasette_server import get_json, serving, sql_rows
 
 SEEDS = json.loads((ROOT / "crawler/demo/content/seeds.json").read_text("utf-8"))
@@ -173,8 +173,8 @@ def test_broken_site_query_flags_exactly_what_crawler_report_flags(tmp_path):
 
 
 # --- metadata -----------------------------------------------------------------------------------
-def test_column_descriptions_are_the_readme_schema(tmp_path):
-    readme = (ROOT / "README.md").read_text("utf-8")
+def test_column_descriptions_are_the_documented_schema(tmp_path):
+    readme = (ROOT / "docs" / "analysts.md").read_text("utf-8")
     section = readme.split("`articles` — one row per distinct article:")[1].split("\n\n")[1]
     documented = {m[1]: m[2].replace("`", "") for m in re.finditer(r"^\| `(\w+)` \| (.+) \|$", section, re.M)}
     assert documented == ARTICLE_COLUMNS
