@@ -66,6 +66,12 @@ DISTRIBUTED_KNOWN_DB = None  # the store (or a copy) a worker reads to skip know
 GENERIC_START_URL = None
 GENERIC_MAX_LIST_PAGES = 5
 
+# Attachments of stored articles, for sites whose module sets `fetch_attachments = True`
+# (crawler/crawl/attachment_downloads.py): the kinds downloaded and read, and the most bytes
+# downloaded of one file (a bigger one is recorded as too_large).
+CRAWLER_ATTACHMENT_KINDS = ["pdf", "docx", "doc", "wps", "xlsx", "xls"]
+CRAWLER_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+
 # Faults (see crawler/crawl/retry.py, traps.py, attachments.py, faults.py): retries wait
 # RETRY_BACKOFF_BASE seconds, doubling each time, or what the server's Retry-After asks for,
 # never more than RETRY_BACKOFF_MAX.

@@ -14,6 +14,7 @@ import parsel
 import pytest
 
 from conftest import SEED_EXPECTED, seed_expectations
+from crawler.article.document import FIELDS as DOCUMENT_FIELDS
 from crawler.article.extract import select
 from crawler.sites.fixtures import differences, expected_of, fixtures_of
 from crawler.chain.process import record_of
@@ -21,7 +22,7 @@ from crawler.sites.spider import site_classes
 
 FIXTURES = Path(__file__).parent / "sites"
 SITES = site_classes()
-FIELDS = {"title", "published", "source", "author", "summary", "body"}
+FIELDS = {"title", "published", "source", "author", "summary", "body", *DOCUMENT_FIELDS}
 
 
 def _cases():

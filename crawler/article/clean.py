@@ -10,11 +10,13 @@ import re
 from datetime import datetime
 
 from crawler.article.dates import date_from_url, parse_date
+from crawler.article.document import clean_document
 from crawler.article.items import RawArticle
 from crawler.article.text import (convert_like, drop_boilerplate, labelled_value, normalize_space, script_of, strip_pinyin,
                           uses_pinyin_annotations)
 
-RECORD_FIELDS = ("url", "site", "extractor", "title", "published", "source", "author", "summary", "body", "script")
+RECORD_FIELDS = ("url", "site", "extractor", "title", "published", "source", "author", "summary", "body", "script",
+                 "document")
 _SUMMARY_LABEL = re.compile(r"^[【\[]?(?:导读|导语|摘要|内容提要|核心提示)[】\]]?\s*[:：]\s*")
 _SOURCE_LABELS = ("来源", "稿源", "信息来源", "文章来源", "出处")
 _AUTHOR_LABELS = ("作者", "记者", "撰稿", "文")
@@ -74,4 +76,5 @@ def clean_article(raw: RawArticle, fetched_at: datetime | None = None) -> dict:
         "summary": summary or None,
         "body": "\n".join(kept),
         "script": script,
+        "document": clean_document(raw.document, fetched_at),
     }

@@ -17,6 +17,7 @@ import parsel
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 
+from crawler.article import document
 from crawler.article.dates import date_from_url
 from crawler.article.decode import decode_html
 from crawler.article.items import RawArticle
@@ -462,8 +463,21 @@ def extract(body: bytes, url: str = "", site=None, content_type: str | None = No
         if cjk_len("".join(article.body)) < MIN_BODY_CHARS:
             article.body, article.extractor = _trafilatura_body(sel.get(), url), "trafilatura"
 
-    _fill_generic(article, sel, set(rules) | {n for n in TEXT_FIELDS if hasattr(site, f"extract_{n}")})
+    site_fields = set(rules) | {n for n in TEXT_FIELDS if hasattr(site, f"extract_{n}")}
+    article.document = _document(sel, rules)
+    if article.document and article.document.get("issued") and "published" not in site_fields:
+        # the header's 发布日期 is the publication date (its 成文日期 comes first on most pages)
+        article.published = article.document["issued"]
+    _fill_generic(article, sel, site_fields)
     return article
+
+
+def _document(sel: parsel.Selector, rules: dict[str, str]) -> dict[str, str] | None:
+    """The header fields of a government document page (crawler.article.document), or None."""
+    body = _body_of(sel)
+    lines = paragraphs(body) if document.may_hold_header(body) else []
+    selected = {name: select_text(sel, rules[name]) for name in document.FIELDS if rules.get(name)}
+    return document.document_fields(lines, _meta_tags(sel.root), selected)
 
 
 def _body_of(sel: parsel.Selector):

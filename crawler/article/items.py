@@ -40,5 +40,7 @@ class RawArticle:
     author: str | None = None
     summary: str | None = None
     body: list[str] = field(default_factory=list)
+    # A government document's header fields as printed (crawler.article.document), else None.
+    document: dict[str, str] | None = None
     encoding: str = "utf-8"
     lossy: bool = False  # the bytes did not fully decode

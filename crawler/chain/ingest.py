@@ -45,6 +45,10 @@ def parse_line(line: bytes) -> dict:
     for name in TEXT_FIELDS:
         if record.get(name) is not None and not isinstance(record[name], str):
             raise RecordError(f"field `{name}` is not a string")
+    document = record.get("document")
+    if document is not None and not (isinstance(document, dict) and all(
+            isinstance(value, str) or value is None for value in document.values())):
+        raise RecordError("field `document` is not an object of strings")
     if not record.get("url"):
         raise RecordError("no url")
     url = urlsplit(record["url"])
@@ -67,6 +71,7 @@ def clean_record(record: dict) -> dict:
         extractor=record.get("extractor") or "ingest", title=record.get("title"),
         published=record.get("published"), source=record.get("source"), author=record.get("author"),
         summary=record.get("summary"), body=record["body"].split("\n"),
+        document={name: value for name, value in (record.get("document") or {}).items() if value} or None,
     )
     clean = clean_article(raw, fetched_at=fetched)
     if record.get("script") == "hant":

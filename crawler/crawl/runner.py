@@ -9,7 +9,9 @@ from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
+from twisted.internet.defer import DeferredList
 
+from crawler.crawl.attachment_downloads import AttachmentSpider, downloading_sites
 from crawler.storage.lock import exclusive
 from crawler.crawl.progress import Progress
 from crawler.storage.store import shared_store
@@ -40,15 +42,24 @@ def crawl(spiders: list[type], db: str | Path, overrides: dict | None = None,
         }, priority="cmdline")
         process = CrawlerProcess(settings)
         _also_log_to_stderr(settings, stderr_level)
-        for spider in spiders:
-            process.crawl(spider)
-        progress = Progress(list(process.crawlers)) if sys.stderr.isatty() else None
+        crawlers = [process.create_crawler(spider) for spider in spiders]
+        crawls = DeferredList([process.crawl(crawler) for crawler in crawlers])
+        if downloading_sites(spiders):
+            crawls.addCallback(lambda _: _download_attachments(process, crawlers, downloading_sites(spiders)))
+        progress = Progress(crawlers) if sys.stderr.isatty() else None
         if progress:
             progress.start()
         process.start()
         if progress:
             progress.finish()
         return store.runs_of(invocation)
+
+
+def _download_attachments(process: CrawlerProcess, crawlers: list, sites: list[str]) -> None:
+    """Once every article crawl has finished (so that downloads never compete with pages),
+    the attachments of the sites that fetch them; not after a crawl stopped by a signal."""
+    if not any(crawler.stats.get_value("finish_reason") == "shutdown" for crawler in crawlers):
+        process.crawl(AttachmentSpider, sites=sites)
 
 
 def _also_log_to_stderr(settings, level: str) -> None:

@@ -122,6 +122,12 @@ class DemoSite:
         return self.first_list if n == 1 else self.list_path.format(n=n)
 
     def article_page(self, article: Article) -> bytes:
+        values = self.article_values(article)
+        head = f'<meta name="ContentSource" content="{values["source"]}">' if article.source else ""
+        return self.page(values["title"], self.template("article").substitute(values), head)
+
+    def article_values(self, article: Article) -> dict[str, str]:
+        """What the article template is filled with."""
         paragraphs = "\n".join(self.paragraph.format(self.page_text(p, article)) for p in article.paragraphs)
         day = article.day
         values = {
@@ -137,8 +143,11 @@ class DemoSite:
         neighbours = [self.articles[i] for i in (index - 1, index + 1) if 0 <= i < len(self.articles)]
         values["prev"], values["next"] = [
             f'<a href="{self.url_of(a)}">{self.page_text(a.title, a)}</a>' for a in (neighbours + neighbours)[:2]]
-        head = f'<meta name="ContentSource" content="{values["source"]}">' if article.source else ""
-        return self.page(values["title"], self.template("article").substitute(values), head)
+        return values
+
+    def content_type_of(self, path: str) -> str:
+        """The Content-Type header of a path on this site."""
+        return "text/plain" if path == "/robots.txt" else self.content_type
 
     def respond(self, path: str) -> tuple[int, bytes]:
         """(status, body) for a path on this site."""
@@ -268,4 +277,8 @@ GENERIC_SITES = {
         ),
     )
 }
+# The 信息公开 demo site, a DemoSite of its own kind (crawler/demo/documents.py builds on the above).
+from crawler.demo.documents import BEILIN  # noqa: E402
+
+SITES[BEILIN.name] = BEILIN
 SITES_BY_HOST = {site.host: site for site in (*SITES.values(), *NEW_SITES.values(), *GENERIC_SITES.values())}

@@ -22,9 +22,13 @@ class SiteSpider(scrapy.Spider):
     article_links: str = ""
     next_page: str | None = None
     # --- extraction: selectors by field name ("title", "published", "source", "author",
-    # "summary", "body"); a text field may instead be a @staticmethod `extract_<field>(sel)`.
+    # "summary", "body", or a government document's header field: crawler.article.document.FIELDS);
+    # a text field may instead be a @staticmethod `extract_<field>(sel)`.
     fields: dict[str, str] = {}
     drop: tuple[str, ...] = ()  # elements removed from the body before it becomes text
+    # --- attachments: download the files linked from stored articles after the run's article
+    # crawls, and store their text (crawler.crawl.attachment_downloads)
+    fetch_attachments: bool = False
 
     def parse(self, response):
         """A list page: follow article links and the next list page."""

@@ -20,6 +20,7 @@ import numpy as np
 
 from crawler.article.dates import utc_now
 from crawler.article.dedup import Fingerprint, band_keys, body_fingerprint, uncrowded
+from crawler.article.document import FIELDS as DOCUMENT_FIELDS
 
 RUN_COUNTERS = (
     "pages_fetched", "articles_new", "duplicates", "skipped_known", "http_errors",
@@ -199,6 +200,36 @@ def _search_index_merges(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 8)")
 
 
+def _documents_and_attachment_files(db: sqlite_utils.Database) -> None:
+    """`documents`: the 信息公开 header fields of the articles that are government documents
+    (one row each, `year` computed on read for facets); `attachment_files`: each downloaded
+    attachment by URL (beside its `attachments` links): its bytes zlib-compressed like raw pages,
+    its text, or why there is none, the text searchable by trigrams like articles' (its few
+    writes keep their triggers)."""
+    db.execute("CREATE TABLE documents (article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE, "
+               + "".join(f"[{name}] TEXT, " for name in DOCUMENT_FIELDS)
+               + "year TEXT GENERATED ALWAYS AS (substr(coalesce(written, issued), 1, 4)) VIRTUAL)")
+    for column in ("issuer", "year", "doc_number"):
+        db.execute(f"CREATE INDEX idx_documents_{column} ON documents ({column})")
+    db.execute("CREATE TABLE attachment_files (id INTEGER PRIMARY KEY, url TEXT NOT NULL UNIQUE, site TEXT NOT NULL, "
+               "kind TEXT, content_type TEXT, status TEXT NOT NULL, reason TEXT, size INTEGER, pages INTEGER, "
+               "text TEXT, file_zlib BLOB, fetched_at TEXT NOT NULL)")
+    db.execute("CREATE INDEX idx_attachment_files_status ON attachment_files (status)")
+    db.execute("CREATE VIRTUAL TABLE attachment_files_fts USING fts5("
+               "text, content=\"attachment_files\", content_rowid=\"id\", tokenize=\"trigram\")")
+    db.execute("CREATE TRIGGER attachment_files_fts_insert AFTER INSERT ON attachment_files BEGIN "
+               "INSERT INTO attachment_files_fts (rowid, text) VALUES (new.id, new.text); END")
+    db.execute("CREATE TRIGGER attachment_files_fts_delete AFTER DELETE ON attachment_files BEGIN "
+               "INSERT INTO attachment_files_fts (attachment_files_fts, rowid, text) VALUES ('delete', old.id, old.text); END")
+    db.execute("CREATE TRIGGER attachment_files_fts_update AFTER UPDATE OF text ON attachment_files BEGIN "
+               "INSERT INTO attachment_files_fts (attachment_files_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+               "INSERT INTO attachment_files_fts (rowid, text) VALUES (new.id, new.text); END")
+
+
+# The columns of an `attachment_files` row, `url` first.
+ATTACHMENT_FILE_COLUMNS = ("url", "site", "kind", "content_type", "status", "reason", "size", "pages", "text",
+                           "file_zlib", "fetched_at")
+
 # Whether a canonical URL is stored, as an article or a duplicate (parameters: the URL twice).
 KNOWN_URL = ("SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
              "SELECT 1 FROM duplicates WHERE canonical_url = ? LIMIT 1")
@@ -208,7 +239,8 @@ INDEX_ARTICLES_FROM = "INSERT INTO articles_fts (rowid, title, body) SELECT id, 
 
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
 MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts,
-              _near_duplicate_index, _search_index_at_commit, _minhash_signatures, _search_index_merges]
+              _near_duplicate_index, _search_index_at_commit, _minhash_signatures, _search_index_merges,
+              _documents_and_attachment_files]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -447,6 +479,8 @@ class Store:
                     "html_zlib": zlib.compress(raw_html, 6), "fetched_at": record["fetched_at"],
                 })
             _index_near_duplicates(self.db, article_id, found, members)
+            if record.get("document"):
+                self._insert("documents", {"article_id": article_id, **record["document"]})
         return article_id
 
     def add_duplicate(self, record: dict, duplicate_of: int, kind: str, similarity: float) -> None:
@@ -497,6 +531,28 @@ class Store:
                 f"INSERT OR IGNORE INTO attachments ({', '.join(columns)}) VALUES ({_marks(columns)})",
                 [[row.get(name) for name in columns] for row in rows])
             return self.db.conn.total_changes - before
+
+    def pending_attachments(self, sites: list[str], kinds: list[str]) -> list[dict]:
+        """The attachments linked from stored articles of these sites, of these kinds, not
+        downloaded yet (or whose download failed): one per URL, in the order they were found."""
+        if not sites or not kinds:
+            return []
+        cursor = self.db.execute(
+            "SELECT t.url, min(t.site), min(t.kind) FROM attachments t JOIN articles a ON a.url = t.found_on "
+            f"WHERE t.site IN ({_marks(sites)}) AND t.kind IN ({_marks(kinds)}) AND NOT EXISTS ("
+            "SELECT 1 FROM attachment_files f WHERE f.url = t.url AND f.status != 'failed') "
+            "GROUP BY t.url ORDER BY min(t.id)", [*sites, *kinds])
+        return [{"url": url, "site": site, "kind": kind} for url, site, kind in cursor]
+
+    def save_attachment_file(self, row: dict, data: bytes | None = None) -> None:
+        """What became of one attachment (ATTACHMENT_FILE_COLUMNS), with the bytes downloaded,
+        if any, kept zlib-compressed; a later try replaces a failed one."""
+        row = {**row, "size": None if data is None else len(data), "file_zlib": zlib.compress(data, 6) if data else None}
+        values = [row.get(name) for name in ATTACHMENT_FILE_COLUMNS]
+        updates = ", ".join(f"[{name}] = excluded.[{name}]" for name in ATTACHMENT_FILE_COLUMNS[1:])
+        with self.transaction():
+            self.db.execute(f"INSERT INTO attachment_files ({', '.join(ATTACHMENT_FILE_COLUMNS)}) "
+                            f"VALUES ({_marks(values)}) ON CONFLICT (url) DO UPDATE SET {updates}", values)
 
     def add_fault_counts(self, run_id: int, counts: dict) -> None:
         with self.transaction():
