@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean redis-deps browser-deps screenshots
+.PHONY: install demo test bench clean redis-deps browser-deps attachment-deps screenshots
 
 install: $(STAMP)
 
@@ -25,6 +25,12 @@ test: install
 redis-deps:
 	command -v redis-server >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 redis-server; }
+
+# Debian's catdoc, which reads the text of old Word (.doc) and WPS attachments; without it they
+# are recorded as "unsupported" (crawler/article/filetext.py).
+attachment-deps:
+	command -v catdoc >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 catdoc; }
 
 # Debian's Chromium (driven by Playwright, which never downloads a browser) and a CJK font,
 # for the browser tests of `crawler serve`. .ci/run calls this before `make test`.

@@ -11,7 +11,7 @@ from functools import cached_property
 from html import escape
 
 from crawler.demo.files import CONTENT_TYPES, made_file
-from crawler.demo.sites import Article, DemoSite, _load
+from crawler.demo.sites import SITES, SITES_BY_HOST, Article, DemoSite, _load
 
 DISALLOWED = "/xxgk_internal/"  # robots.txt keeps crawlers out of it
 
@@ -68,3 +68,4 @@ BEILIN = DocumentSite(
     list_item='<li><a href="{url}" title="{title}" target="_blank">{title}</a><span>{date}</span></li>',
     date_format="%Y-%m-%d",
 )
+SITES[BEILIN.name] = SITES_BY_HOST[BEILIN.host] = BEILIN

@@ -277,8 +277,8 @@ GENERIC_SITES = {
         ),
     )
 }
-# The 信息公开 demo site, a DemoSite of its own kind (crawler/demo/documents.py builds on the above).
-from crawler.demo.documents import BEILIN  # noqa: E402
-
-SITES[BEILIN.name] = BEILIN
 SITES_BY_HOST = {site.host: site for site in (*SITES.values(), *NEW_SITES.values(), *GENERIC_SITES.values())}
+
+# The 信息公开 demo site is a DemoSite of its own kind, which adds itself to SITES (it builds on
+# the above, so it is imported last).
+import crawler.demo.documents  # noqa: E402,F401

@@ -66,6 +66,40 @@ RUN_COLUMNS = {
     "missing_dates": "stored articles without a publication date",
 }
 
+# The docs/analysts.md schema of `documents`, column by column (tests/test_attachment_downloads.py
+# keeps the two in step).
+DOCUMENT_COLUMNS = {
+    "article_id": "the article (articles.id) whose page is this document",
+    "index_no": "索引号, as printed without spaces",
+    "category": "主题分类 / 分类, as printed",
+    "issuer": "发布机构 / 发文机关, as printed; else the ContentSource meta tag",
+    "doc_number": "发文字号 / 文号, as printed without spaces: 泰政办发〔2024〕12号",
+    "written": "成文日期, ISO 8601 like published",
+    "issued": "发布日期, ISO 8601 like published (else the PubDate meta tag); articles.published is this date",
+    "effective": "生效 / 实施日期, ISO 8601 (may be after the fetch), or NULL",
+    "expires": "废止 / 失效日期, ISO 8601, or NULL",
+    "validity": "有效性 as printed: 有效, 失效, 废止, 现行有效..., or NULL",
+    "keywords": "主题词, or NULL",
+    "column_name": "栏目: the ColumnName meta tag or 所属栏目, or NULL",
+    "year": "the year of written, else of issued, computed on read, for facets",
+}
+
+# The docs/analysts.md schema of `attachment_files`, column by column.
+ATTACHMENT_FILE_COLUMNS = {
+    "id": "integer primary key",
+    "url": "the attachment's URL (unique); attachments.url gives the pages that link it",
+    "site": "the site module whose article links it",
+    "kind": "pdf, docx, doc, wps, xlsx or xls: as the bytes show it, else as the link names it",
+    "content_type": "the Content-Type the server sent",
+    "status": "text, empty, scanned, encrypted, corrupt, unsupported, too_large, failed or skipped",
+    "reason": "why there is no text, in a few words, or NULL",
+    "size": "bytes downloaded",
+    "pages": "PDF pages or spreadsheet sheets, when known",
+    "text": "the text, one line per paragraph or table row, or NULL",
+    "file_zlib": "the file as downloaded, zlib-compressed",
+    "fetched_at": "UTC time of the download, ISO 8601",
+}
+
 SEARCH_SQL = """
 SELECT a.id, a.site, a.published, a.title,
        substr(a.body, max(instr(a.body, :q) - 30, 1), 90) AS excerpt, 'trigram index' AS matched_by
@@ -82,6 +116,18 @@ WHERE length(:q) BETWEEN 1 AND 2 AND (a.title LIKE '%' || :q || '%' OR a.body LI
 ORDER BY 1 DESC LIMIT 100
 """
 
+SEARCH_ATTACHMENTS_SQL = """
+SELECT f.id AS file_id, a.id AS article_id, a.site, a.title, f.url, f.kind,
+       substr(f.text, max(instr(f.text, :q) - 30, 1), 90) AS excerpt
+FROM attachment_files f JOIN attachments t ON t.url = f.url JOIN articles a ON a.url = t.found_on
+WHERE f.id IN (
+  SELECT rowid FROM attachment_files_fts WHERE length(:q) >= 3
+    AND attachment_files_fts MATCH '"' || replace(:q, '"', '""') || '"'
+  UNION ALL
+  SELECT id FROM attachment_files WHERE length(:q) BETWEEN 1 AND 2 AND instr(text, :q))
+ORDER BY f.id DESC, a.id LIMIT 100
+"""
+
 CANNED_QUERIES = {
     "search": {
         "title": "Search titles and bodies",
@@ -90,6 +136,14 @@ CANNED_QUERIES = {
                        "every article (slower), as the matched_by column says. The 100 newest "
                        "matches; the articles table's search box gives all of them with facets.",
         "sql": SEARCH_SQL,
+        "hide_sql": True,
+    },
+    "search_attachments": {
+        "title": "Search attachment text",
+        "description": "Any Chinese substring of the text of downloaded attachments (PDF, Word, Excel), "
+                       "with the article each was attached to: 3 or more characters use the trigram "
+                       "index, 1 or 2 a scan. The attachment_files table's search box gives them too.",
+        "sql": SEARCH_ATTACHMENTS_SQL,
         "hide_sql": True,
     },
     "latest_per_site": {
@@ -222,6 +276,18 @@ def metadata(db_name: str) -> dict:
                     "columns": RUN_COLUMNS, "sort_desc": "started_at", "facets": ["site", "status"],
                 },
                 "raw_pages": {"description": "The page bytes as fetched, zlib-compressed, for re-extraction."},
+                "documents": {
+                    "description": "The 信息公开 header fields of the articles that are government documents; "
+                                   "article_id links to the article.",
+                    "columns": DOCUMENT_COLUMNS, "sort_desc": "issued",
+                    "facets": ["issuer", "year", "category", "validity"],
+                },
+                "attachment_files": {
+                    "description": "Attachments of stored articles, downloaded and read: their text, or why "
+                                   "there is none. Search finds any substring of 3 or more characters.",
+                    "columns": ATTACHMENT_FILE_COLUMNS, "sort_desc": "fetched_at", "label_column": "url",
+                    "facets": ["status", "kind", "site"],
+                },
             },
             "queries": CANNED_QUERIES,
         }},
