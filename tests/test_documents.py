@@ -79,3 +79,23 @@ def test_extract_command_prints_the_document():
     assert first["document"]["written"] == "2023-09-01"
     assert first["published"] == first["document"]["issued"] == "2023-09-08T10:30:00+08:00"
     assert second["document"] is None
+
+
+def test_reextraction_adds_updates_and_removes_document_rows(tmp_path):
+    from crawler.chain.process import admit
+    from crawler.chain.reextract import reextract
+
+    store = Store(tmp_path / "r.db")
+    ids = []
+    for name in ("kaipu_bd1.html", "news_byline.html"):
+        page = (HERE / name).read_bytes()
+        record = _record(HERE / name)
+        # stored as a crawler before documents would have: the news page wrongly as a document
+        record["site"], record["fetched_at"] = "example", "2025-01-01T00:00:00+00:00"
+        record["document"] = {"doc_number": "旧〔2020〕1号"} if name == "news_byline.html" else None
+        ids.append(admit(store, record, page, "text/html; charset=utf-8").article_id)
+    report = reextract(store, {})
+    assert report.fields["document"] == 2
+    assert store.document_of(ids[0])["doc_number"] == "南政办发〔2024〕9号"
+    assert store.document_of(ids[1]) is None
+    store.close()

@@ -25,7 +25,8 @@ from crawler.storage.storethread import StoreThread
 from crawler.chain.workers import results_in_order
 
 MAX_QUEUED = 200  # updates handed to the writes thread and not yet done
-REEXTRACTED = ("title", "published", "source", "author", "summary", "body", "script", "content_hash", "extractor")
+REEXTRACTED = ("title", "published", "source", "author", "summary", "body", "script", "content_hash", "extractor",
+               "document")
 
 
 @dataclass

@@ -444,15 +444,29 @@ class Store:
             "JOIN raw_pages r ON r.article_id = a.id WHERE a.id = ?", [article_id])
         names = [column[0] for column in cursor.description]
         row = dict(zip(names, cursor.fetchone()))
+        row["document"] = self.document_of(article_id)
         return row, zlib.decompress(row.pop("html_zlib"))
+
+    def document_of(self, article_id: int) -> dict | None:
+        """The `documents` fields of an article, or None for one that is not a document."""
+        cursor = self.db.execute(f"SELECT {', '.join(DOCUMENT_FIELDS)} FROM documents WHERE article_id = ?", [article_id])
+        row = cursor.fetchone()
+        return dict(zip(DOCUMENT_FIELDS, row)) if row else None
 
     # --- writes -------------------------------------------------------------------------------
     def update_article(self, article_id: int, values: dict, found: Fingerprint | None = None) -> None:
-        """`found`: the near-duplicate fingerprint of the new body, if already computed (by a
-        worker)."""
+        """`values`: article columns, and `document` (its documents fields, or None: not a
+        document any more); `found`: the near-duplicate fingerprint of the new body, if already
+        computed (by a worker)."""
         with self.transaction():
             self._index_new_articles()  # the update trigger takes the old text out of the index
-            self._update("articles", article_id, values)
+            if "document" in values:
+                self.db.execute("DELETE FROM documents WHERE article_id = ?", [article_id])
+                if values["document"]:
+                    self._insert("documents", {"article_id": article_id, **values["document"]})
+            columns = {name: value for name, value in values.items() if name != "document"}
+            if columns:
+                self._update("articles", article_id, columns)
             if "body" in values:  # re-extraction changed the body: its near-duplicate keys follow it
                 stored = self.signatures([article_id]).get(article_id)
                 if stored is not None:  # its band keys, made again from its signature: lsh_bands is
