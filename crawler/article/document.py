@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-
-from lxml import etree
+from functools import lru_cache
 
 from crawler.article.dates import CHINA, parse_date
+from crawler.article.decode import ascii_compatible
 from crawler.article.text import normalize_space
 
 FIELDS = ("index_no", "category", "issuer", "doc_number", "written", "issued", "effective", "expires",
@@ -87,13 +87,26 @@ def field_of(label: str) -> str | None:
     return _FIELD_OF.get(_SPACES.sub("", label))
 
 
-_HAS_MARKER = etree.XPath("boolean(.//text()[" + " or ".join(f"contains(., '{m}')" for m in MARKERS) + "])")
+@lru_cache(maxsize=None)
+def _markers_in(encoding: str) -> re.Pattern | None:
+    """MARKERS as bytes of a page's encoding (None: the encoding cannot be searched bytewise)."""
+    if not ascii_compatible(encoding):
+        return None
+    encoded = []
+    for marker in MARKERS:
+        try:
+            encoded.append(re.escape(marker.encode(encoding)))
+        except UnicodeEncodeError:  # a Big5 page cannot spell them: it has none
+            continue
+    return re.compile(b"|".join(encoded) or b"(?!)")
 
 
-def may_hold_header(root) -> bool:
-    """Whether a page (an lxml element) can hold a document header: one text node of it holds
-    one of the MARKERS. Asked of libxml2 in one call, before any line is cut."""
-    return bool(_HAS_MARKER(root))
+def may_hold_header(page: bytes, encoding: str) -> bool:
+    """Whether a page (its bytes, in `encoding`) can hold a document header: one of the MARKERS
+    is in its bytes. A search of the undecoded bytes costs a fortieth of an extraction, against
+    a quarter for asking libxml2 of every text node."""
+    markers = _markers_in(encoding)
+    return markers is None or markers.search(page) is not None
 
 
 def _plausible(field: str, value: str) -> bool:

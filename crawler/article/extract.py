@@ -464,7 +464,7 @@ def extract(body: bytes, url: str = "", site=None, content_type: str | None = No
             article.body, article.extractor = _trafilatura_body(sel.get(), url), "trafilatura"
 
     site_fields = set(rules) | {n for n in TEXT_FIELDS if hasattr(site, f"extract_{n}")}
-    article.document = _document(sel, rules)
+    article.document = _document(sel, rules, body, encoding)
     if article.document and article.document.get("issued") and "published" not in site_fields:
         # the header's 发布日期 is the publication date (its 成文日期 comes first on most pages)
         article.published = article.document["issued"]
@@ -472,10 +472,9 @@ def extract(body: bytes, url: str = "", site=None, content_type: str | None = No
     return article
 
 
-def _document(sel: parsel.Selector, rules: dict[str, str]) -> dict[str, str] | None:
+def _document(sel: parsel.Selector, rules: dict[str, str], page: bytes, encoding: str) -> dict[str, str] | None:
     """The header fields of a government document page (crawler.article.document), or None."""
-    body = _body_of(sel)
-    lines = paragraphs(body) if document.may_hold_header(body) else []
+    lines = paragraphs(_body_of(sel)) if document.may_hold_header(page, encoding) else []
     selected = {name: select_text(sel, rules[name]) for name in document.FIELDS if rules.get(name)}
     return document.document_fields(lines, _meta_tags(sel.root), selected)
 
