@@ -99,3 +99,15 @@ def test_reextraction_adds_updates_and_removes_document_rows(tmp_path):
     assert store.document_of(ids[0])["doc_number"] == "南政办发〔2024〕9号"
     assert store.document_of(ids[1]) is None
     store.close()
+
+
+def test_extracted_documents_survive_crawler_ingest(tmp_path):
+    lines = tmp_path / "records.jsonl"
+    extracted = run_crawler("extract", "--url", "http://www.example.gov.test/six.html", str(HERE / "six_cells_empty.html"))
+    assert extracted.returncode == 0, extracted.stderr
+    lines.write_text(extracted.stdout, "utf-8")
+    ingested = run_crawler("ingest", str(lines), "--db", str(tmp_path / "i.db"))
+    assert ingested.returncode == 0, ingested.stderr
+    with connect(tmp_path / "i.db") as db:
+        row = db.execute("SELECT * FROM documents").fetchone()
+    assert (row["doc_number"], row["written"], row["issued"]) == ("应急〔2023〕88号", "2023-09-01", "2023-09-08T10:30:00+08:00")
