@@ -111,3 +111,16 @@ def test_extracted_documents_survive_crawler_ingest(tmp_path):
     with connect(tmp_path / "i.db") as db:
         row = db.execute("SELECT * FROM documents").fetchone()
     assert (row["doc_number"], row["written"], row["issued"]) == ("应急〔2023〕88号", "2023-09-01", "2023-09-08T10:30:00+08:00")
+
+
+def test_labels_run_into_their_values_without_a_colon():
+    page = ('<html><body><ul class="xxgk"><li><span>发文字号</span>：苏科〔2025〕12号</li>'
+            '<li><span class="lab">发布机构：</span><span>江苏省科学技术厅</span></li>'
+            '<li><span>成文日期</span>2024-12-01</li>'
+            "<p><span class='label label-primary'>实施日期</span><span>  2025-04-01</span></p></ul>"
+            "<div id='zoom'><p>各设区市科技局：现将有关事项通知如下，请认真贯彻执行，确保各项工作落到实处。</p></div>"
+            '</body></html>').encode()
+    found = clean_article(extract(page, "http://kjt.example.gov.test/a.html"), fetched_at=FETCHED)["document"]
+    assert {name: value for name, value in found.items() if value} == {
+        "doc_number": "苏科〔2025〕12号", "issuer": "江苏省科学技术厅", "written": "2024-12-01",
+        "effective": "2025-04-01"}  # in force after the fetch: kept

@@ -5,7 +5,8 @@ CMSs print the same labels in many markups: table rows of label and value cells 
 `<b>索 引 号:</b> value` in one cell, `<li><span>发文字号：</span>value</li>` (Hanweb), `[发文机构]`
 in brackets, label/value divs, `<dl>`. All of them read the same once the page is cut into its block-level lines (a cell,
 a list item, a div of its own text): a line that is a label takes the next line as its value,
-and a line of `label：value label：value` is split at its labels. The government meta tags fill
+a line of `label：value label：value` is split at its labels, and a short line that starts
+with a label without a colon (`<span>成文日期</span>2025-03-01`) holds its value. The government meta tags fill
 what the header does not show (ContentSource: the issuing body, PubDate, ColumnName).
 """
 from __future__ import annotations
@@ -69,6 +70,9 @@ _ALTERNATIVES = "|".join(_spelled(label) for label in sorted(_FIELD_OF, key=len,
 _LABEL = re.compile(rf"(?<![{_CJK}])(?:[\[【]{_GAP})?({_ALTERNATIVES}){_GAP}(?:[\]】]{_GAP}[:：]?|[:：])")
 # A line that is only a label (the value is in the next cell), with or without its colon.
 _LABEL_LINE = re.compile(rf"(?:[\[【]{_GAP})?({_ALTERNATIVES}){_GAP}[\]】]?{_GAP}[:：]?")
+# A label run into its value without a colon (`<span>成文日期</span>2025-03-01`), in a short line.
+_LEADING_LABEL = re.compile(rf"(?:[\[【]{_GAP})?({_ALTERNATIVES}){_GAP}[\]】]?{_GAP}(?=\S)")
+MAX_RUN_IN_LINE = 60
 # Any short line ending in a colon is a label, known or not: it never becomes another's value.
 _ANY_LABEL_LINE = re.compile(rf"[{_CJK}\s\u3000\xa0]{{2,12}}[:：]")
 _SPACES = re.compile(r"[\s\u3000\xa0]+")
@@ -135,8 +139,11 @@ def header_fields(lines: list[str]) -> dict[str, str]:
             waiting = field_of(whole.group(1))
             continue
         if not labels:
+            run_in = _LEADING_LABEL.match(line) if len(line) <= MAX_RUN_IN_LINE else None
             if waiting and not _ANY_LABEL_LINE.fullmatch(line):
                 take(waiting, line)
+            elif run_in:
+                take(field_of(run_in.group(1)), line[run_in.end():])
             waiting = None
             continue
         if waiting and labels[0].start() > 0:
