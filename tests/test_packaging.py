@@ -42,7 +42,8 @@ def imported_modules() -> set[str]:
 
 
 def test_every_module_the_code_imports_is_a_declared_dependency():
-    declared = {_name(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["dependencies"]}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    declared = {_name(requirement) for requirement in project["dependencies"]}
     providers = packages_distributions()
     undeclared = {module: providers.get(module) for module in imported_modules()
                   if not declared & {_name(dist) for dist in providers.get(module, [])}}

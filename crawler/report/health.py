@@ -15,7 +15,8 @@ from pathlib import Path
 from crawler.storage.store import StoreError
 from crawler.report.table import format_table
 
-FINISHED = ("ok", "partial", "failed", "no_links")  # not running, interrupted or killed: those say nothing of the site
+# Not running, interrupted or killed: those say nothing of the site.
+FINISHED = ("ok", "partial", "failed", "no_links")
 MIN_EVIDENCE = 2  # at least this many affected articles in the latest run before a rate can jump
 JUMP = 0.3  # flag when a rate rises by this much over the earlier runs' rate
 HTTP_ERROR_SHARE = 0.5  # failed fetches per page fetched that count as "blocked or down"
@@ -114,7 +115,8 @@ def _mostly_http_errors(run: dict) -> bool:
 # --- the table ------------------------------------------------------------------------------
 _COLUMNS = (
     ("site", "site"), ("started_at", "started (UTC)"), ("status", "status"), ("pages_fetched", "pages"),
-    ("list_pages_not_modified", "not_modified"), ("article_links", "links"), ("articles_new", "new"), ("duplicates", "dup"), ("skipped_known", "known"),
+    ("list_pages_not_modified", "not_modified"), ("article_links", "links"), ("articles_new", "new"),
+    ("duplicates", "dup"), ("skipped_known", "known"),
     ("http_errors", "http_err"), ("empty_bodies", "empty"), ("missing_dates", "no_date"),
     ("fallbacks", "fallback"), ("duration_s", "secs"),
 )
