@@ -20,6 +20,8 @@ from parsel.csstranslator import HTMLTranslator
 from crawler.article.dates import date_from_url
 from crawler.article.decode import decode_html
 from crawler.article.items import RawArticle
+from crawler.article.patterns import (ARTICLE_END, CMS_BODIES, DATE_LABELS, FURNITURE_BLOCK_TAGS, FURNITURE_NAME,
+                                      INFO_CLASS, INFO_ID, META, SUMMARY_CLASSES)
 from crawler.article.text import CJK, normalize_space
 
 TEXT_FIELDS = ("title", "published", "source", "author", "summary")
@@ -34,46 +36,14 @@ _BLOCK_TAGS = {
 _SKIP_TAGS = {"script", "style", "noscript", "iframe", "template", "select", "option", "button", "svg", "textarea"}
 _CSS = HTMLTranslator()
 
-# Meta tag names by field, most specific first; matched case-insensitively on name= or property=.
-_META = {
-    "title": ("articletitle", "og:title"),
-    "published": ("pubdate", "publishdate", "article:published_time", "og:article:published_time",
-                  "publish_time", "published_time", "firstpublishedtime", "dc.date", "date"),
-    "source": ("contentsource", "source", "og:article:source"),
-    "author": ("author", "article:author", "dc.creator"),
-}
-# Body containers of the CMS products that most government sites run on, then common names.
-_CMS_BODIES = (
-    ".TRS_Editor", ".TRS_UEDITOR", ".Custom_UnionStyle", "#zoom", "#Zoom", "#UCAP-CONTENT",
-    "#fontzoom", ".pages_content", ".article-content", ".article_content", "#article_content",
-    ".art_con", ".news_content", ".content_text", ".contentText", "#content", ".content",
-    ".detail-content", ".zw", "#zw", "article", ".article",
-)
-_CMS_INDEX = {query: index for index, query in reversed(list(enumerate(_CMS_BODIES)))}
-# Byline blocks (date, source, author) by their class or id names.
-_INFO_CLASS = re.compile("info|meta|time|date|source|attr")
-_INFO_ID = re.compile("info|time|date")
+_CMS_INDEX = {query: index for index, query in reversed(list(enumerate(CMS_BODIES)))}
 _DATE_LABEL = re.compile(
-    r"(?:发布时间|发布日期|发表时间|发文日期|成文日期|时间|日期|发布于|更新时间)\s*[:：]?\s*"
+    rf"(?:{DATE_LABELS})\s*[:：]?\s*"
     r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2})?)?)"
 )
 # A full date (year, month, day) as date stamps write it, and one with a time of day.
 _FULL_DATE = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)(?:\s*日)?(?:\s*\d{1,2}[:：]\d{2}(?::\d{2})?)?")
 _DATE_WITH_TIME = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)(?:\s*日)?\s*\d{1,2}[:：]\d{2}")
-_FURNITURE_BLOCK_TAGS = ("div", "ul", "ol", "dl", "table", "section", "aside", "nav", "p", "span", "td")
-# Class or id names of blocks that are not article text, whatever the CMS.
-_FURNITURE_NAME = re.compile(
-    r"comment|pinglun|reply|related|xiangguan|recommend|tuijian|share|fenxiang|footer|sidebar|"
-    r"\bnav|breadcrumb|crumb|position|location|toolbar|pager|pagination|\bad\b|advert|qrcode|erweima|"
-    r"promo|weixin|wechat|\bwx[-_]",
-    re.IGNORECASE,
-)
-# A line that starts what comes after an article: related lists, comments.
-_ARTICLE_END = re.compile(
-    r"^[【\[]?(?:相关(?:报道|新闻|文章|内容|阅读|链接|稿件|专题)|延伸阅读|推荐阅读|热门推荐|猜你喜欢|"
-    r"文章评论|发表评论|网友评论|我要评论|最新评论|评论列表)[】\]]?\s*[:：]?\s*$"
-)
-_SUMMARY_CLASSES = ("daodu", "summary", "abstract", "zhaiyao", "lead", "intro", "description")
 
 # The elements with a class or id, in document order: found by libxml2, not by a Python look at
 # every element of the page (the largest cost of a page whose fields are all selected).
@@ -184,7 +154,7 @@ def _meta_tags(root) -> dict[str, str]:
 
 
 def _from_meta(tags: dict[str, str], name: str) -> str | None:
-    return next((tags[key] for key in _META[name] if tags.get(key)), None)
+    return next((tags[key] for key in META[name] if tags.get(key)), None)
 
 
 def _generic_title(root, tags: dict[str, str]) -> str | None:
@@ -220,7 +190,7 @@ def _visible_texts(root):
 
 def _info_text(root) -> str:
     blocks = (e for e in _WITH_CLASS_OR_ID(root)
-              if _INFO_CLASS.search(e.get("class", "")) or _INFO_ID.search(e.get("id", "")))
+              if INFO_CLASS.search(e.get("class", "")) or INFO_ID.search(e.get("id", "")))
     texts = [_text_of(block) for block in islice(blocks, 20)]
     return " ".join(t for t in texts if len(t) < 300)
 
@@ -270,7 +240,7 @@ def _generic_labelled(info: str, labels: str) -> str | None:
 
 def _generic_summary(root) -> str | None:
     classed = [(e, names) for e in _WITH_CLASS_OR_ID(root) if (names := e.get("class"))]
-    for name in _SUMMARY_CLASSES:
+    for name in SUMMARY_CLASSES:
         text = normalize_space(" ".join(_text_of(e) for e, names in classed if name in names))
         if 10 <= len(text) <= 1000:
             return text
@@ -319,8 +289,8 @@ def _score_blocks(root, counts: dict) -> dict:
     scores: dict = {}
     # comment threads and related lists can be long; they are still not the article
     excluded = set()
-    for element in root.iter(*_FURNITURE_BLOCK_TAGS):
-        if element not in excluded and _FURNITURE_NAME.search(_names_of(element)):
+    for element in root.iter(*FURNITURE_BLOCK_TAGS):
+        if element not in excluded and FURNITURE_NAME.search(_names_of(element)):
             excluded.update(element.iter())
     for block in root.iter("p", "div", "td", "section", "article", "li", "span", "font"):
         if block in excluded:
@@ -342,8 +312,8 @@ def _score_blocks(root, counts: dict) -> dict:
 
 
 def _cms_containers(root) -> list[list]:
-    """Elements matching each of `_CMS_BODIES`, in its order, found in one pass over the page."""
-    found: list[list] = [[] for _ in _CMS_BODIES]
+    """Elements matching each of `CMS_BODIES`, in its order, found in one pass over the page."""
+    found: list[list] = [[] for _ in CMS_BODIES]
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -358,27 +328,27 @@ def _cms_containers(root) -> list[list]:
     return found
 
 
-def _generic_body(root) -> tuple[list[str], str]:
+def _generic_body(root) -> list[str]:
     counts = _count_text(root)
     for candidates in _cms_containers(root):
         qualified = [e for e in candidates if counts[e].chars >= MIN_BODY_CHARS
                      and counts[e].link_chars < 0.3 * counts[e].chars]
         if qualified:
-            return _article_lines(max(qualified, key=lambda e: counts[e].chars), counts), "generic"
+            return _article_lines(max(qualified, key=lambda e: counts[e].chars), counts)
     scores = _score_blocks(root, counts)
     if scores:
         lines = _article_lines(max(scores, key=scores.get), counts)
         if cjk_len("".join(lines)) >= MIN_BODY_CHARS:
-            return lines, "generic"
-    return [], "generic"
+            return lines
+    return []
 
 
 def _article_lines(container, counts: dict) -> list[str]:
     """The paragraphs of a body container without what CMSs and blogs put inside it: link
     lists (related articles, navigation), comment threads, forms; cut at the first heading
     of what follows an article (相关报道, 发表评论...) once some article text has come."""
-    doomed = [element for element in container.iter(*_FURNITURE_BLOCK_TAGS) if element is not container and (
-        _FURNITURE_NAME.search(_names_of(element)) or _is_link_list(counts[element]))]
+    doomed = [element for element in container.iter(*FURNITURE_BLOCK_TAGS) if element is not container and (
+        FURNITURE_NAME.search(_names_of(element)) or _is_link_list(counts[element]))]
     doomed += container.iter("form")
     copied = copy.deepcopy(container)
     copied.tail = None
@@ -388,7 +358,7 @@ def _article_lines(container, counts: dict) -> list[str]:
     lines = paragraphs(copied)
     seen = 0
     for index, line in enumerate(lines):
-        if seen >= 2 * MIN_BODY_CHARS and _ARTICLE_END.match(line):
+        if seen >= 2 * MIN_BODY_CHARS and ARTICLE_END.match(line):
             return lines[:index]
         seen += cjk_len(line)
     return lines
@@ -433,37 +403,46 @@ def extract(body: bytes, url: str = "", site=None, content_type: str | None = No
     """Extract an article from raw page bytes. `site` is a site spider class (see crawler.sites.spider)
     or None for the generic chain."""
     sel, encoding, lossy = parse_page(body, content_type)
-    rules = dict(getattr(site, "fields", {}) or {})
-    site_name = getattr(site, "name", None)
-    article = RawArticle(url=url, site=site_name, extractor="generic", encoding=encoding, lossy=lossy)
+    article = RawArticle(url=url, site=getattr(site, "name", None), extractor="generic", encoding=encoding, lossy=lossy)
+    site_fields = _site_fields(article, sel, site)
+    _fill_body(article, sel, site, url)
+    _fill_generic(article, sel, site_fields)
+    return article
 
+
+def _site_fields(article: RawArticle, sel: parsel.Selector, site) -> set[str]:
+    """The text fields the site module selects; returns the names of those it defines."""
+    rules = dict(getattr(site, "fields", {}) or {})
     for name in TEXT_FIELDS:
         custom = getattr(site, f"extract_{name}", None)
         if custom is not None:
             setattr(article, name, custom(sel))
         elif rules.get(name):
             setattr(article, name, select_text(sel, rules[name]))
+    return set(rules) | {name for name in TEXT_FIELDS if hasattr(site, f"extract_{name}")}
 
-    body_found = False
+
+def _fill_body(article: RawArticle, sel: parsel.Selector, site, url: str) -> None:
+    """The body by the site's selector, else the generic extractor, else trafilatura."""
+    rules = dict(getattr(site, "fields", {}) or {})
     custom_body = getattr(site, "extract_body", None)
     if custom_body is not None:
         article.body = custom_body(sel)
-        body_found = bool(article.body)
+        found = bool(article.body)
     elif rules.get("body"):
         containers = [n.root for n in select(sel, rules["body"]) if not isinstance(n.root, str)]
         article.body = _body_from(containers, tuple(getattr(site, "drop", ()) or ()))
-        body_found = bool(containers)
-    if body_found:
+        found = bool(containers)
+    else:
+        found = False
+    if found:
         # The site's container exists: trust it, even empty (an empty page is not a reason to
         # go and extract the sidebar instead).
-        article.extractor = f"site:{site_name}"
-    else:
-        article.body, article.extractor = _generic_body(_body_of(sel))
-        if cjk_len("".join(article.body)) < MIN_BODY_CHARS:
-            article.body, article.extractor = _trafilatura_body(sel.get(), url), "trafilatura"
-
-    _fill_generic(article, sel, set(rules) | {n for n in TEXT_FIELDS if hasattr(site, f"extract_{n}")})
-    return article
+        article.extractor = f"site:{article.site}"
+        return
+    article.body, article.extractor = _generic_body(_body_of(sel)), "generic"
+    if cjk_len("".join(article.body)) < MIN_BODY_CHARS:
+        article.body, article.extractor = _trafilatura_body(sel.get(), url), "trafilatura"
 
 
 def _body_of(sel: parsel.Selector):
