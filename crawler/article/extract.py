@@ -396,7 +396,27 @@ def parse_page(body: bytes, content_type: str | None = None) -> tuple[parsel.Sel
         raise NotHtml("not an HTML page: the bytes are binary")
     decoded = decode_html(body, content_type)
     # lxml rejects a str with an encoding declaration only for XML; HTML parses fine.
-    return parsel.Selector(text=decoded.text or "<html></html>"), decoded.encoding, decoded.lossy
+    sel = parsel.Selector(text=decoded.text or "<html></html>")
+    whole_document(sel.root)
+    return sel, decoded.encoding, decoded.lossy
+
+
+def whole_document(root) -> None:
+    """Move what the parser put beside the root element into the root's body. After a stray
+    `</html>` mid-page, libxml2 2.14 starts a second `<html>` root for the rest of the page,
+    where CSS selectors and the generic chain, which start from the first root, do not look."""
+    strays = [sibling for sibling in root.itersiblings() if isinstance(sibling.tag, str)]
+    if not strays:
+        return
+    body = next(root.iter("body"), None)
+    if body is None:
+        body = etree.SubElement(root, "body")
+    for stray in strays:
+        for child in list(stray):
+            if child.tag in ("head", "body"):  # a second <head> or <body>: their content moves
+                body.extend(list(child))
+            else:
+                body.append(child)
 
 
 def extract(body: bytes, url: str = "", site=None, content_type: str | None = None) -> RawArticle:
