@@ -308,7 +308,7 @@ def _generic_title(root, tags: dict[str, str], body_element=None) -> tuple[str |
     nearest = _nearest_heading(root, [s[5] for s in scored if s[1] >= 2], body_element)
     if nearest is not None:
         return _text_of(nearest), f"heading {_describe(nearest)} nearest before the body"
-    return (head or None), "<title>" if head else "none: no <title>, heading or title meta tag"
+    return None, "none: no heading, title meta tag or <title> other than the site's name"
 
 
 def _before(root, element, body_element) -> bool:
@@ -776,7 +776,9 @@ def _fill_body(article: RawArticle, sel: parsel.Selector, site, url: str, trace:
             return None
         fallback_said = f"trafilatura found {fallback.chars}"
         if not found.lines:
-            trace["body"] = f"empty: {why}; {fallback_said}"
+            frames = [frame.get("src") for frame in sel.root.iter("frame", "iframe") if frame.get("src")]
+            where = f"; the page shows other pages in frames: {', '.join(frames[:3])}" if frames else ""
+            trace["body"] = f"empty: {why}; {fallback_said}{where}"
             article.body, article.extractor = fallback.lines, "trafilatura"
             return None
         found.rule = f"{found.rule}, short ({found.chars} Chinese characters; {fallback_said})"
