@@ -23,7 +23,7 @@ from crawler.article.dates import date_from_url, parse_date
 from crawler.article.decode import decode_html
 from crawler.article.items import RawArticle
 from crawler.article.patterns import (ARTICLE_END, CMS_BODIES, DATE_LABELS, FURNITURE_BLOCK_TAGS, FURNITURE_NAME,
-                                      INFO_CLASS, INFO_ID, LOGO_NAME, META, SITE_NAME_META, SITE_WORDS, SUMMARY_CLASSES,
+                                      INFO_CLASS, INFO_ID, LOGO_NAME, META, ORGANISATION, SITE_NAME_META, SITE_WORDS, SUMMARY_CLASSES,
                                       TITLE_NAME, TITLE_SEPARATOR, UNFOLD)
 from crawler.article.text import CJK, is_boilerplate, normalize_space
 
@@ -256,7 +256,8 @@ def _agreement(text: str, head: str, full: str, metas: list[str]) -> int:
     if len(key) < 4:
         return 2 if rest and TITLE_SEPARATOR.match(rest) else 0  # `金锺国 - 维基百科`
     if head_key and (head_key.startswith(key) and len(key) >= 0.5 * len(head_key)
-                     or key.startswith(head_key) and len(head_key) >= 6):
+                     or len(head_key) >= 6 and (key.startswith(head_key) or key.endswith(head_key)
+                                                and len(key) - len(head_key) <= 6)):
         return 3
     if _key(full).startswith(key):
         return 2
@@ -288,9 +289,8 @@ def _generic_title(root, tags: dict[str, str], body_element=None) -> tuple[str |
     best = max(scored, default=None, key=lambda s: s[:4])
     if best and best[0] >= 2:
         text = best[4]
-        extra = text[len(head):] if best[0] == 3 and _key(text).startswith(_key(head)) else ""
-        if extra and (_STAMP.search(extra) or not cjk_len(extra)):
-            text = head  # the heading element holds the byline too, or the headline's translation
+        if best[0] == 3 and len(_key(text)) > len(_key(head)) and _beside_headline(_extra(text, head)):
+            text = head  # the heading holds a badge (原创), the byline, a translation or the department too
         return text, f"heading {_describe(best[5])}, agreeing with <title> or the title meta tag"
     usable = [(name, value) for name, value in named if len(value) >= 4 and not _is_site_name(value, names, loose=False)]
     if usable and usable[0][0] == "articletitle":
@@ -309,6 +309,21 @@ def _generic_title(root, tags: dict[str, str], body_element=None) -> tuple[str |
     if nearest is not None:
         return _text_of(nearest), f"heading {_describe(nearest)} nearest before the body"
     return None, "none: no heading, title meta tag or <title> other than the site's name"
+
+
+def _extra(heading: str, head: str) -> str:
+    """What a heading holds beyond the headline `head` (before or after it)."""
+    key, head_key = _key(heading), _key(head)
+    return key[len(head_key):] if key.startswith(head_key) else key[:len(key) - len(head_key)]
+
+
+def _beside_headline(extra: str) -> bool:
+    """Text a heading element holds beside the headline that is not part of it: a badge (原创,
+    独家), a date, a translation, a department's name; not a subtitle (——…, ：…)."""
+    if extra.startswith(("—", "-", "：", ":", "（", "(")):
+        return False
+    name = len(extra) <= 4 or len(extra) <= 15 and bool(ORGANISATION.search(extra))
+    return bool(_STAMP.search(extra)) or not cjk_len(extra) or name and not _SENTENCE_MARKS.search(extra)
 
 
 def _before(root, element, body_element) -> bool:

@@ -62,4 +62,6 @@ TITLE_NAME = re.compile(r"title|headline|biaoti|(?:^|[\s_-])(?:tit|bt|wztit)(?:$
 TITLE_SEPARATOR = re.compile(r"\s*(?:[_|｜]|——+|--+|(?<![A-Za-z0-9])-|-(?![A-Za-z0-9])|\s[-–·]\s)\s*")
 # Words that site names end with (a short headline ending so is rare).
 SITE_WORDS = re.compile(r"(?:网|网站|门户|官网|政府|频道|首页|之窗|日报|晚报|\.(?:com|cn|net|org)(?:\.cn)?)$", re.IGNORECASE)
+# How the names of offices and publishers end (a department named beside a headline).
+ORGANISATION = re.compile(r"(?:局|委|办|厅|部|院|会|政府|中心|处|所|站|队|公司|集团|网|报|社|台)$")
 LOGO_NAME = re.compile(r"logo", re.IGNORECASE)
