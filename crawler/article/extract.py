@@ -53,7 +53,8 @@ _PROSE_AFTER = re.compile(rf"[，,。、；]|\s*[（(]|[{CJK}](?<![来作浏点�
 _PUBLISHED_IN = re.compile(r"于\s*(\d{4}年\d{1,2}月\d{1,2}日)\s*发表")
 _PROSE_BEFORE = re.compile(r"(?:[于在至到从自截止为是]|截至)\s*$")
 # A date a script writes into the page: `var pubdata = "2019-07-22"; document.write(pubdata)`.
-_SCRIPT_DATE = re.compile(rf"""(?:\b([A-Za-z_$][\w$]*)\s*=\s*)?["']\s*({_YMD}{_CLOCK})\s*["']""")
+_SCRIPT_DATE = re.compile(rf"""["']\s*({_YMD}{_CLOCK})\s*["']""")
+_ASSIGNED = re.compile(r"([A-Za-z_$][\w$]*)\s*=\s*$")
 _SCRIPT_WRITE = re.compile(r"(?:document\.write(?:ln)?|\.innerHTML\s*=|\.(?:html|text|append)\s*\()\s*\(?([^;\n]*)")
 _TAG = re.compile(r"<[^>]+>")
 _LINK_BLOCKS = {"p", "li", "div", "dd", "dt", "h3", "h4", "h5", "td", "tr"}
@@ -344,11 +345,15 @@ def _nearest_heading(root, headings: list, body_element):
     sidebar's headings are not the article's)."""
     if not headings or body_element is None:
         return None
-    order = {element: index for index, element in enumerate(root.iter())}
-    start = order.get(body_element, len(order))
     near = set(islice(body_element.iterancestors(), 4))
-    before = [h for h in headings if order.get(h, start) < start and near.intersection(h.iterancestors())]
-    return max(before, key=order.get) if before else None
+    wanted = {h for h in headings if near.intersection(h.iterancestors())}
+    nearest = None
+    for element in root.iter():
+        if element is body_element:
+            return nearest
+        if element in wanted:
+            nearest = element
+    return None
 
 
 # --- the publication date ------------------------------------------------------------------------
@@ -375,22 +380,21 @@ def _info_text(root) -> str:
 def _script_date(root) -> str | None:
     """The date a script writes into the page: `var pubdata = "2019-07-22";` and then
     `document.write(pubdata)`, or a date literal inside the write call itself."""
+    codes = [script.text for script in root.iter("script") if script.text]
+    written = [m.group(1) for code in codes if "write" in code or "html" in code or "text(" in code
+               for m in _SCRIPT_WRITE.finditer(code)]
+    if not written:
+        return None
     assigned: dict[str, str] = {}
-    written: list[str] = []
-    for script in root.iter("script"):
-        code = script.text or ""
-        if not code or not re.search(r"\d{4}", code):
-            if "write" in code or "html" in code.lower():
-                written.extend(m.group(1) for m in _SCRIPT_WRITE.finditer(code))
-            continue
+    for code in codes:
         for m in _SCRIPT_DATE.finditer(code):
-            if m.group(1):
-                assigned.setdefault(m.group(1), m.group(2))
-        written.extend(m.group(1) for m in _SCRIPT_WRITE.finditer(code))
+            name = _ASSIGNED.search(code, max(0, m.start() - 60), m.start())
+            if name:
+                assigned.setdefault(name.group(1), m.group(1))
     for call in written:
         literal = _SCRIPT_DATE.search(call)
-        if literal and not literal.group(1):
-            return literal.group(2)
+        if literal:
+            return literal.group(1)
         for name in re.findall(r"[A-Za-z_$][\w$]*", call):
             if name in assigned:
                 return assigned[name]
@@ -549,11 +553,12 @@ class _Body:
     lines: list[str]
     rule: str  # how it was found, for `crawler extract --explain`
     element: object = None  # its container, when one element holds it
+    chars: int = 0  # Chinese characters of its lines that are not page furniture (what cleaning keeps)
 
-    @property
-    def chars(self) -> int:
-        """Chinese characters of its lines that are not page furniture (what cleaning keeps)."""
-        return sum(cjk_len(line) for line in self.lines if not is_boilerplate(line))
+    def __post_init__(self):
+        self.chars = sum(map(cjk_len, self.lines))
+        if self.chars < 4 * MIN_BODY_CHARS:  # a long text is not all furniture; a short one may be
+            self.chars = sum(cjk_len(line) for line in self.lines if not is_boilerplate(line))
 
 
 def _generic_body(root) -> _Body:
