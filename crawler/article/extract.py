@@ -250,7 +250,7 @@ def _title_candidates(root):
 
 def _agreement(text: str, head: str, full: str, metas: list[str]) -> int:
     """How well a heading agrees with the page's other statements of its headline."""
-    key, head_key = _key(text), _key(head)
+    key, head_key = _key(text), _key(head).rstrip(".…")  # `<title>` may cut a long headline short
     if key == head_key or any(key == _key(meta) for meta in metas):
         return 4
     rest = full[len(text):] if full.startswith(text) else ""
@@ -290,7 +290,8 @@ def _generic_title(root, tags: dict[str, str], body_element=None) -> tuple[str |
     best = max(scored, default=None, key=lambda s: s[:4])
     if best and best[0] >= 2:
         text = best[4]
-        if best[0] == 3 and len(_key(text)) > len(_key(head)) and _beside_headline(_extra(text, head)):
+        if best[0] == 3 and len(_key(text)) > len(_key(head)) and not head.endswith((".", "…")) \
+                and _beside_headline(_extra(text, head)):
             text = head  # the heading holds a badge (原创), the byline, a translation or the department too
         return text, f"heading {_describe(best[5])}, agreeing with <title> or the title meta tag"
     usable = [(name, value) for name, value in named if len(value) >= 4 and not _is_site_name(value, names, loose=False)]
@@ -314,7 +315,7 @@ def _generic_title(root, tags: dict[str, str], body_element=None) -> tuple[str |
 
 def _extra(heading: str, head: str) -> str:
     """What a heading holds beyond the headline `head` (before or after it)."""
-    key, head_key = _key(heading), _key(head)
+    key, head_key = _key(heading), _key(head).rstrip(".…")
     return key[len(head_key):] if key.startswith(head_key) else key[:len(key) - len(head_key)]
 
 
