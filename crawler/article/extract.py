@@ -645,7 +645,8 @@ def _lead(container, counts: dict) -> list[str]:
     template puts apart from the rest of the text (after a summary box)."""
     lines: list[str] = []
     for sibling in container.itersiblings(preceding=True):
-        if sibling.tag != "p" or not _is_prose(sibling, counts):
+        if sibling.tag not in ("p", "div") or not _is_prose(sibling, counts) \
+                or sibling.tag == "div" and any(child.tag in _BLOCK_TAGS for child in sibling):
             break
         lines[:0] = paragraphs(sibling)
     return lines
