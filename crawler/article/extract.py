@@ -23,8 +23,8 @@ from crawler.article.dates import date_from_url, parse_date
 from crawler.article.decode import decode_html
 from crawler.article.items import RawArticle
 from crawler.article.patterns import (ARTICLE_END, CMS_BODIES, DATE_LABELS, FURNITURE_BLOCK_TAGS, FURNITURE_NAME,
-                                      INFO_CLASS, INFO_ID, LOGO_NAME, META, ORGANISATION, SITE_NAME_META, SITE_WORDS, SUMMARY_CLASSES,
-                                      TITLE_NAME, TITLE_SEPARATOR, UNFOLD)
+                                      INFO_CLASS, INFO_ID, LOGO_NAME, META, ORGANISATION, SITE_NAME_META, SITE_WORDS,
+                                      SUMMARY_CLASSES, TITLE_NAME, TITLE_SEPARATOR, UNFOLD)
 from crawler.article.text import CJK, is_boilerplate, normalize_space
 
 TEXT_FIELDS = ("title", "published", "source", "author", "summary")
@@ -50,8 +50,8 @@ _DATE_WITH_TIME = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.
 # After a date in prose (an event: `2019年7月20日上午，…`) a clause goes on at once; after a
 # byline's stamp comes a space, a time, a label (来源, 作者, 浏览...) or the end.
 _PROSE_AFTER = re.compile(rf"[，,。、；]|\s*[（(]|[{CJK}](?<![来作浏点阅编责发信文字稿出审校星周第])")
-_PUBLISHED_IN = re.compile(r"于\s*(\d{4}年\d{1,2}月\d{1,2}日)\s*发表")
 _PROSE_BEFORE = re.compile(r"(?:[于在至到从自截止为是]|截至)\s*$")
+_PUBLISHED_IN = re.compile(r"于\s*(\d{4}年\d{1,2}月\d{1,2}日)\s*发表")
 # A date a script writes into the page: `var pubdata = "2019-07-22"; document.write(pubdata)`.
 _SCRIPT_DATE = re.compile(rf"""["']\s*({_YMD}{_CLOCK})\s*["']""")
 _ASSIGNED = re.compile(r"([A-Za-z_$][\w$]*)\s*=\s*$")
@@ -227,15 +227,15 @@ def _strip_site_name(title: str, names: set[str]) -> tuple[str, list[str]]:
         head, tail = title[:last.start()], title[last.end():]
         dash = "—" in last.group()
         if head and (not tail or (_is_site_name(tail, names) if dash else _name_like(tail, names))):
-            cut.append(tail)
+            cut += [tail] if tail else []
             title = head
             continue
         lead = title[:first.start()]
         if not lead or _is_site_name(lead, names, loose=False):
-            cut.append(lead)
+            cut += [lead] if lead else []
             title = title[first.end():]
             continue
-        return title, [c for c in cut if c]
+        return title, cut
 
 
 def _title_candidates(root):
@@ -294,7 +294,8 @@ def _generic_title(root, tags: dict[str, str], body_element=None) -> tuple[str |
                 and _beside_headline(_extra(text, head)):
             text = head  # the heading holds a badge (原创), the byline, a translation or the department too
         return text, f"heading {_describe(best[5])}, agreeing with <title> or the title meta tag"
-    usable = [(name, value) for name, value in named if len(value) >= 4 and not _is_site_name(value, names, loose=False)]
+    usable = [(name, value) for name, value in named
+              if len(value) >= 4 and not _is_site_name(value, names, loose=False)]
     if usable and usable[0][0] == "articletitle":
         return usable[0][1], "meta tag articletitle"
     h1 = next((s for s in scored if s[5].tag == "h1" and s[2] >= 6
@@ -593,7 +594,8 @@ def _container_body(element, counts: dict, rule: str) -> _Body:
     little, the container without that rule (a short article inside a `share-box` wrapper)."""
     found = _Body(_article_lines(element, counts), rule, element)
     if found.chars < MIN_BODY_CHARS and counts[element].chars >= MIN_BODY_CHARS:
-        lenient = _Body(_article_lines(element, counts, furniture=False), f"{rule}, its furniture-named blocks kept", element)
+        lenient = _Body(_article_lines(element, counts, furniture=False), f"{rule}, its furniture-named blocks kept",
+                        element)
         found = max(found, lenient, key=lambda b: b.chars)
     return found
 
@@ -659,7 +661,7 @@ def _link_runs(container, counts: dict) -> list:
     for parent in container.iter():
         run = []
         for child in list(parent) + [None]:
-            if child is not None and isinstance(child.tag, str) and child.tag in _LINK_BLOCKS and _is_link_only(child, counts):
+            if child is not None and child.tag in _LINK_BLOCKS and _is_link_only(child, counts):
                 run.append(child)
                 continue
             if len(run) >= 2:
@@ -791,7 +793,8 @@ def _fill_body(article: RawArticle, sel: parsel.Selector, site, url: str, trace:
     found = _generic_body(_body_of(sel))
     if found.chars < MIN_BODY_CHARS:
         fallback = _Body(_trafilatura_body(sel.get(), url), "trafilatura")
-        why = f"the generic extractor's best ({found.rule}) has {found.chars} Chinese characters, fewer than {MIN_BODY_CHARS}"
+        why = (f"the generic extractor's best ({found.rule}) has {found.chars} Chinese characters, "
+               f"fewer than {MIN_BODY_CHARS}")
         if fallback.chars >= found.chars and fallback.lines:
             article.body, article.extractor = fallback.lines, "trafilatura"
             trace["body"] = f"trafilatura: {why}"
