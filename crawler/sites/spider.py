@@ -28,7 +28,7 @@ class SiteSpider(scrapy.Spider):
 
     def parse(self, response):
         """A list page: follow article links and the next list page."""
-        articles = _hrefs(response, self.article_links)
+        articles = first_links(self, response, _hrefs(response, self.article_links))
         if not articles:  # the site changed its layout, or this is a trap page: flag it, go on
             self.crawler.stats.inc_value("lists/no_article_links")
             self.logger.warning("no article links on list page %s (selector %r)", response.url, self.article_links)
@@ -47,6 +47,19 @@ class SiteSpider(scrapy.Spider):
             return
         request = getattr(failure, "request", None)
         self.logger.warning("fetch failed: %s (%s)", getattr(request, "url", "?"), failure.getErrorMessage())
+
+
+def first_links(spider, response, links: list[str]) -> list[str]:
+    """At most CRAWLER_MAX_LINKS_PER_PAGE (0: all) of a page's article links; the rest are
+    counted (`trap/links_per_page`, in `trapped`) and logged. A link farm of 250,000 links would
+    otherwise hold the reactor, every site of the crawl and SIGTERM with it, for minutes while
+    each link becomes a request and goes through the middlewares and the frontier."""
+    limit = spider.settings.getint("CRAWLER_MAX_LINKS_PER_PAGE")
+    if not limit or len(links) <= limit:
+        return links
+    spider.crawler.stats.inc_value("trap/links_per_page", len(links) - limit)
+    spider.logger.warning("%d article links on %s: only the first %d are followed", len(links), response.url, limit)
+    return links[:limit]
 
 
 def _hrefs(response, query: str) -> list[str]:
