@@ -377,7 +377,7 @@ def test_a_link_farm_list_page_is_cut_to_the_link_bound_and_counted(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert followed == 50
     assert run_row(db)["trapped"] == len(farm) + 3 - 50
-    assert "only the first 50 are followed" in result.stderr
+    assert "only the first 50 article links are followed" in result.stderr
 
 
 # --- dead start pages ---------------------------------------------------------------------------
