@@ -315,7 +315,7 @@ def test_a_damaged_database_is_refused_at_open_with_one_line_and_exit_3(tmp_path
     for outcome in (result, report):
         assert outcome.returncode == 3, outcome.stderr[-3000:]
         lines = error_lines(outcome.stderr)
-        assert len(lines) == 1 and "is damaged" in lines[0] and f"sqlite3 {db} .recover" in lines[0], outcome.stderr
+        assert len(lines) == 1 and "is damaged" in lines[0] and f"sqlite3 {db} .dump" in lines[0], outcome.stderr
         assert "Traceback" not in outcome.stderr
     assert fetched == 0  # nothing fetched that could not be stored
 
@@ -334,7 +334,7 @@ def test_damage_found_by_a_write_stops_the_crawl_with_one_line_and_exit_3(tmp_pa
                        prelude="import crawler.storage.store as store\nstore.QUICK_CHECK_MAX_BYTES = 0")
     assert result.returncode == 3, result.stderr[-3000:]
     lines = error_lines(result.stderr)
-    assert len(lines) == 1 and "is damaged" in lines[0] and ".recover" in lines[0], result.stderr[-3000:]
+    assert len(lines) == 1 and "is damaged" in lines[0] and ".dump" in lines[0], result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     with connect(db) as conn:  # the tables the damage left alone say what happened
         assert conn.execute("SELECT status, finish_reason FROM crawl_runs ORDER BY id DESC").fetchone()[:] == (

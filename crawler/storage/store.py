@@ -42,8 +42,9 @@ QUICK_CHECK_MAX_BYTES = 2 * 1024 ** 3
 
 def damaged(path: Path, detail: str) -> str:
     """The one line that tells an operator their database file is damaged, and what to do."""
-    return (f"database {path} is damaged ({detail}); recover its rows with "
-            f"`sqlite3 {path} .recover | sqlite3 recovered.db` and use recovered.db")
+    return (f"database {path} is damaged ({detail}); copy its readable rows with "
+            f"`sqlite3 {path} .dump | sqlite3 recovered.db` (`.recover` instead of `.dump` also "
+            f"salvages damaged tables, where the sqlite3 shell has it) and use recovered.db")
 
 
 def failure_of(path: Path, exc: BaseException) -> str | None:
