@@ -31,11 +31,13 @@ class _StoreErrorsInOneLine(logging.Filter):
     it again at the end)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        while exc is not None and not isinstance(exc, StoreError):
+        exc, seen = (record.exc_info[1] if record.exc_info else None), set()
+        while exc is not None and not isinstance(exc, StoreError) and id(exc) not in seen:  # a chain can loop
+            seen.add(id(exc))
             exc = exc.__cause__ or exc.__context__
-        if exc is not None:
-            record.msg, record.args, record.exc_info, record.exc_text = "not stored: %s", (exc,), None, None
+        if not isinstance(exc, StoreError):
+            return True
+        record.msg, record.args, record.exc_info, record.exc_text = "not stored: %s", (exc,), None, None
         return True
 
 
