@@ -21,6 +21,7 @@ _COUNTERS = {
     "attachments": ("attachments/found",),
     "trapped": ("trap/page_cap", "trap/query_pattern", "trap/links_per_page", "depth/request_ignored_count"),
     "empty_lists": ("lists/no_article_links",),
+    "unreachable": ("errors/unreachable",),
 }
 WATCH_EVERY_S = 0.5  # how soon a crawl stops once its database refuses writes (whichever write found it)
 

@@ -15,7 +15,7 @@ import scrapy
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import get_project_settings
 
-from crawler.article.extract import select
+from crawler.article.extract import select, whole_document
 from crawler.sites.failures import count_failure
 from crawler.article.items import Page
 
@@ -31,6 +31,8 @@ class SiteSpider(scrapy.Spider):
 
     def parse(self, response):
         """A list page: follow article links and the next list page."""
+        if response.status == 304:  # unchanged since it was last followed (crawler.incremental)
+            return
         limit = self.settings.getint("CRAWLER_MAX_LINKS_PER_PAGE")
         selector, left_out = link_selector(response, limit)
         articles = first_links(self, response, _hrefs(selector, self.article_links), left_out)
@@ -91,6 +93,7 @@ def first_links(spider, response, links: list[str], left_out: int = 0) -> list[s
 def _hrefs(selector, query: str) -> list[str]:
     if not query:  # a freshly scaffolded site module has no selectors yet
         return []
+    whole_document(selector.root)  # a list after a stray </html> is still the page's
     hrefs = (n.root if isinstance(n.root, str) else n.attrib.get("href", "") for n in select(selector, query))
     return [href.strip() for href in hrefs if href.strip() and not href.startswith(("javascript:", "#"))]
 
