@@ -12,8 +12,9 @@ from scrapy.utils.project import get_project_settings
 from twisted.internet.defer import DeferredList
 
 from crawler.crawl.attachment_downloads import AttachmentSpider, downloading_sites
-from crawler.storage.lock import exclusive
+from crawler.crawl.faults import STORE_ERRORS_IN_ONE_LINE
 from crawler.crawl.progress import Progress
+from crawler.storage.lock import exclusive
 from crawler.storage.store import shared_store
 
 
@@ -40,8 +41,13 @@ def crawl(spiders: list[type], db: str | Path, overrides: dict | None = None,
             "CRAWLER_DB": str(db), "CRAWLER_INVOCATION": invocation,
             "LOG_FILE": str(log_file), "LOG_LEVEL": "INFO", **(overrides or {}),
         }, priority="cmdline")
+        # A log file on a full disk: the record is dropped, not printed with a traceback (the
+        # command reports the full disk in one line).
+        logging.raiseExceptions = False
         process = CrawlerProcess(settings)
         _also_log_to_stderr(settings, stderr_level)
+        for handler in logging.getLogger().handlers:  # the log file's and stderr's
+            handler.addFilter(STORE_ERRORS_IN_ONE_LINE)
         crawlers = [process.create_crawler(spider) for spider in spiders]
         crawls = DeferredList([process.crawl(crawler) for crawler in crawlers])
         if downloading_sites(spiders):
@@ -52,6 +58,8 @@ def crawl(spiders: list[type], db: str | Path, overrides: dict | None = None,
         process.start()
         if progress:
             progress.finish()
+        if store.failure:
+            store.end_failed_runs(invocation)
         return store.runs_of(invocation)
 
 
