@@ -308,7 +308,8 @@ def _generic_title(root, tags: dict[str, str], body_element=None) -> tuple[str |
         return head, "<title> without the site name" if cut else "<title>"
     if best and best[0] == 1:
         return best[4], f"heading {_describe(best[5])}, inside <title>"
-    nearest = _nearest_heading(root, [s[5] for s in scored if s[1] >= 2], body_element)
+    # a column's name (通知公告, 部门动态) can head the body too; a headline is longer
+    nearest = _nearest_heading(root, [s[5] for s in scored if s[1] >= 2 and s[2] >= 6], body_element)
     if nearest is not None:
         return _text_of(nearest), f"heading {_describe(nearest)} nearest before the body"
     return None, "none: no heading, title meta tag or <title> other than the site's name"
