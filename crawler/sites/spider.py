@@ -28,6 +28,8 @@ class SiteSpider(scrapy.Spider):
 
     def parse(self, response):
         """A list page: follow article links and the next list page."""
+        if response.status == 304:  # unchanged since it was last followed (crawler.incremental)
+            return
         articles = _hrefs(response, self.article_links)
         if not articles:  # the site changed its layout, or this is a trap page: flag it, go on
             self.crawler.stats.inc_value("lists/no_article_links")
