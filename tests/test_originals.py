@@ -11,7 +11,7 @@ import pytest
 from crawler.article.dedup import body_fingerprint, original_rank
 from crawler.chain.process import Arrival, admit, admit_many
 from crawler.storage.store import Store
-from test_near_duplicates import ARTICLES, COPIES, ORIGINAL, record
+from test_near_duplicates import ARTICLES, COPIES, ORIGINAL, record, store  # noqa: F401 (a fixture)
 
 PARAGRAPHS = ORIGINAL["paragraphs"]
 
@@ -38,13 +38,6 @@ def searched(store: Store, phrase: str) -> list[int]:
     store.commit()
     return [row[0] for row in store.db.execute(
         "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid", [f'"{phrase}"'])]
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "o.db")
-    yield s
-    s.close()
 
 
 def test_an_older_copy_found_later_takes_the_article_place(store):
