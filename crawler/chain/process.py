@@ -147,6 +147,8 @@ class _Batch:
         self.new: dict[int, ArticleWrite] = {}
         self.replaced: dict[int, ArticleWrite] = {}  # stored articles that an older copy replaces
         self.duplicates: list[dict] = []
+        self._likely: dict[int, list[int]] = {}  # id(fingerprint) -> its likely copies among the stored articles
+        self._touched: set[int] = set()  # band keys whose members the batch changed
         self._prefetch(keyed)
 
     def _prefetch(self, keyed: list[DedupKeys]) -> None:
@@ -154,12 +156,16 @@ class _Batch:
         the stored articles that share the most bands with each, then the text and dates of
         those that may be its original. (What the batch itself changes can make a record ask
         for another article; that one is read when asked for.)"""
-        ranked = [(keys.fingerprint, candidates(sharing_bands({key: self.members[key] for key in keys.fingerprint.keys
-                                                                if key in self.members}, MAX_CHECKED_CANDIDATES)))
-                  for keys in keyed if keys.fingerprint]
+        ranked = [(keys.fingerprint, self._candidates(keys.fingerprint)) for keys in keyed if keys.fingerprint]
         self._read_signatures({article_id for _found, ids in ranked for article_id in ids})
-        likely = {article_id for found, ids in ranked for article_id in self._likely_copies(found, ids)}
-        self._read_originals(likely | {ids[0] for keys in keyed if (ids := self.hash_ids.get(keys.content_hash))})
+        for found, ids in ranked:
+            self._likely[id(found)] = self._likely_copies(found, ids)
+        self._read_originals({article_id for likely in self._likely.values() for article_id in likely} |
+                             {ids[0] for keys in keyed if (ids := self.hash_ids.get(keys.content_hash))})
+
+    def _candidates(self, found: Fingerprint) -> list[int]:
+        members = {key: self.members[key] for key in found.keys if key in self.members}
+        return candidates(sharing_bands(members, MAX_CHECKED_CANDIDATES))
 
     def _read_signatures(self, article_ids) -> None:
         wanted = [article_id for article_id in article_ids if article_id not in self.signatures]
@@ -186,9 +192,11 @@ class _Batch:
         found = keys.fingerprint
         if found is None:
             return None
-        members = {key: self.members[key] for key in found.keys if key in self.members}
-        likely = self._likely_copies(found, candidates(sharing_bands(members, MAX_CHECKED_CANDIDATES)))
-        self._read_originals(likely)
+        if self._touched.isdisjoint(found.keys):  # no record before it changed its bands' members
+            likely = self._likely[id(found)]
+        else:
+            likely = self._likely_copies(found, self._candidates(found))
+            self._read_originals(likely)
         near = nearest_copy({article_id: self.originals[article_id]["body"] for article_id in likely}, body, shingled)
         return None if near is None else (near[0], "near", round(near[1], 3))
 
@@ -220,6 +228,7 @@ class _Batch:
         keys = uncrowded(found.keys, self.members) if found else []
         for key in keys:
             self.members[key].append(article_id)
+        self._touched.update(keys)
         bisect.insort(self.hash_ids[record["content_hash"]], article_id)
         self.signatures[article_id] = (found.size, found.signature) if found else None
         self.originals[article_id] = {name: record.get(name) for name in ORIGINAL_COLUMNS}
@@ -237,6 +246,7 @@ class _Batch:
             for key in band_keys(self.signatures[article_id][1]):
                 if article_id in self.members.get(key, ()):
                     self.members[key].remove(article_id)
+                    self._touched.add(key)
         if article_id in self.hash_ids.get(displaced["content_hash"], ()):  # read only if a record has that hash
             self.hash_ids[displaced["content_hash"]].remove(article_id)
         write = self._index(article_id, record, arrival, found)
