@@ -437,12 +437,15 @@ def extract(body: bytes, url: str = "", site=None, content_type: str | None = No
     site_name = getattr(site, "name", None)
     article = RawArticle(url=url, site=site_name, extractor="generic", encoding=encoding, lossy=lossy)
 
+    misses = []  # fields whose site selector matched nothing: the generic chain fills them
     for name in TEXT_FIELDS:
         custom = getattr(site, f"extract_{name}", None)
         if custom is not None:
             setattr(article, name, custom(sel))
         elif rules.get(name):
             setattr(article, name, select_text(sel, rules[name]))
+            if getattr(article, name) is None:
+                misses.append(name)
 
     body_found = False
     custom_body = getattr(site, "extract_body", None)
@@ -453,6 +456,8 @@ def extract(body: bytes, url: str = "", site=None, content_type: str | None = No
         containers = [n.root for n in select(sel, rules["body"]) if not isinstance(n.root, str)]
         article.body = _body_from(containers, tuple(getattr(site, "drop", ()) or ()))
         body_found = bool(containers)
+        if not containers:
+            misses.append("body")
     if body_found:
         # The site's container exists: trust it, even empty (an empty page is not a reason to
         # go and extract the sidebar instead).
@@ -462,7 +467,8 @@ def extract(body: bytes, url: str = "", site=None, content_type: str | None = No
         if cjk_len("".join(article.body)) < MIN_BODY_CHARS:
             article.body, article.extractor = _trafilatura_body(sel.get(), url), "trafilatura"
 
-    _fill_generic(article, sel, set(rules) | {n for n in TEXT_FIELDS if hasattr(site, f"extract_{n}")})
+    article.selector_misses = tuple(misses)
+    _fill_generic(article, sel, (set(rules) - set(misses)) | {n for n in TEXT_FIELDS if hasattr(site, f"extract_{n}")})
     return article
 
 
@@ -471,9 +477,10 @@ def _body_of(sel: parsel.Selector):
 
 
 def _fill_generic(article: RawArticle, sel: parsel.Selector, site_fields: set[str]) -> None:
-    """Fill the fields the site module does not define from the generic extractor. A field the
-    site defines stays empty when its selector finds nothing (a page without a date has none),
-    except the title, which every article has."""
+    """Fill the fields the site module does not define, or whose selector matched nothing (a
+    layout change, a typo), from the generic extractor. A field the site's selector found empty,
+    or its hook left empty, stays empty (a page without a date has none), except the title, which
+    every article has."""
     missing = [name for name in TEXT_FIELDS if not getattr(article, name)
                and (name not in site_fields or name == "title")]
     if not missing:

@@ -42,3 +42,4 @@ class RawArticle:
     body: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
     lossy: bool = False  # the bytes did not fully decode
+    selector_misses: tuple[str, ...] = ()  # fields whose site selector matched nothing

@@ -61,6 +61,7 @@ def record_of(page: Page, site=None) -> dict:
     record = clean_article(raw, fetched_at=fetched)
     record["fetched_at"] = page.fetched_at
     record["lossy_decode"] = raw.lossy
+    record["selector_misses"] = list(raw.selector_misses)
     return record
 
 

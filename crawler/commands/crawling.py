@@ -1,6 +1,7 @@
 """`crawler demo` and `crawler crawl`: local crawls into one SQLite file, with a table per run."""
 from __future__ import annotations
 
+import json
 import sys
 
 from crawler.commands.options import (DEMO_DB, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, ConfigError, add_command,
@@ -47,9 +48,14 @@ def _print_runs(runs: list[dict]) -> None:
     from crawler.report.table import format_table
 
     columns = ("site", "status", "pages_fetched", "articles_new", "duplicates", "skipped_known", "errors")
-    headers = ("site", "status", "pages", "new", "duplicates", "skipped", "errors")
-    rows = [[str(run.get(c) if run.get(c) is not None else "") for c in columns] for run in runs]
+    headers = ("site", "status", "pages", "new", "duplicates", "skipped", "errors", "pager")
+    rows = [[str(run.get(c) if run.get(c) is not None else "") for c in columns] + [_pagers(run)] for run in runs]
     print(format_table(list(headers), rows))
+
+
+def _pagers(run: dict) -> str:
+    """The pagers that found the run's next list pages (crawler.sites.pagers), "-" for none."""
+    return ",".join(sorted(json.loads(run.get("pagers") or "{}"))) or "-"
 
 
 def _run_and_report(spiders: list[type], db: str, overrides: dict, log_level: str) -> int:
