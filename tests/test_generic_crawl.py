@@ -130,3 +130,11 @@ def test_crawl_url_follows_each_cms_pager_to_the_last_list_page(tmp_path, site, 
         run = conn.execute("SELECT * FROM crawl_runs").fetchone()
     assert urls == {f"http://{site.host}{site.url_of(article)}" for article in site.articles}
     assert run["list_pages"] == 3 and run["status"] == "ok"
+
+
+def test_crawl_help_names_the_pagers():
+    result = run_crawler("crawl", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for pager in ("link (", "trs (", "hanweb (", "select (", "numbered (", "form (", "URL template", "JSON list"):
+        assert pager in text, pager

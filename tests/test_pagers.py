@@ -179,10 +179,11 @@ def test_article_urls_of_real_cms_shapes_are_articles_and_list_pages_are_not():
 <li><a href="./202208/t20220817_123.html">短</a></li>
 <li><a href="/art/2022/8/17/art_1229_5.html">短</a></li>
 <li><a href="/info/1023/12345.htm">短</a></li>
+<li><a href="javascript:void(0)" onclick="openDetail('./202208/t20220818_124.html')">短</a></li>
 <li><a href="/xwzx/zwdt/index_2.html">第二页</a></li>
 <li><a href="/2021/list_2.html">更多</a></li>
 </ul>"""), LIST)
     assert article_links(doc) == [
         "http://www.example.gov.test/2021/1/4/a1.html", "http://www.example.gov.test/news/articleinfo-373.html",
         LIST + "202208/t20220817_123.html", "http://www.example.gov.test/art/2022/8/17/art_1229_5.html",
-        "http://www.example.gov.test/info/1023/12345.htm"]
+        "http://www.example.gov.test/info/1023/12345.htm", LIST + "202208/t20220818_124.html"]

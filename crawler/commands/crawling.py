@@ -28,8 +28,15 @@ def register(commands) -> None:
                     "line and skipped; the exit code is then 3.\n"
                     "With --url, crawl a site that has no module from one of its list pages: article links\n"
                     "are recognised by their URLs (t20220817_1.html, art_1_2.html, content_3.htm, dated\n"
-                    "folders) or long Chinese anchors, pagination by index_N.html or 下一页, on that host only,\n"
-                    "and articles are extracted by the generic chain; the site is named after the host.",
+                    "folders such as /2021/1/4/, articleinfo-373.html) or long Chinese anchors, on that host\n"
+                    "only, and articles are extracted by the generic chain; the site is named after the host.\n"
+                    "Pagers followed (a site module names one as next_page; --url finds it by itself, and\n"
+                    "the summary's pager column says which): link (下一页/next/> links, also in onclick),\n"
+                    "trs (TRS createPageHTML/countPage/Pager scripts: index_1.html...), hanweb (大汉 jpage\n"
+                    "XML records, then /module/web/jpage/dataproxy.jsp), select (跳转 box), numbered\n"
+                    "(index_2.html, list_2.html, ?page=N/pageIndex=/PageNo= links), form (跳转 form); a site\n"
+                    "module may also give a URL template (index_{i}.html, list.jsp?page={n}), a selector,\n"
+                    "or a JSON list endpoint with JMESPath expressions (see docs/operators.md, Pagers).",
         epilog="examples:\n  crawler crawl investchn huaian --db output/articles.db\n  crawler crawl --all"
                " --max-list-pages 20\n  crawler crawl --url http://www.example.gov.cn/xwzx/zwdt/ --max-pages 3")
     crawl.add_argument("sites", nargs="*", metavar="SITE", help="site names (the `name` of a spiders/ module)")

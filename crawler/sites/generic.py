@@ -19,7 +19,6 @@ from crawler.article.extract import cjk_len
 from crawler.article.items import Page
 from crawler.sites.pagers import PAGER_STAT, ListDoc, detect_next
 from crawler.sites.spider import SiteSpider, list_doc
-from crawler.article.text import normalize_space
 
 DEFAULT_MAX_LIST_PAGES = 5
 _ARTICLE_URL = re.compile(
@@ -47,15 +46,13 @@ def article_links(doc: ListDoc) -> list[str]:
     """The article URLs of a list page, in page order, on the page's host."""
     host = (urlsplit(doc.url).hostname or "").lower()
     articles: list[str] = []
-    for anchor in doc.selector.xpath("//a[@href]"):
-        url = doc.absolute(anchor.attrib["href"])
-        if not url or not _same_host(url, host) or url == doc.url:
+    for link in doc.links:  # hrefs, and the URLs of onclick="openDetail('...')" links
+        if not _same_host(link.url, host) or link.url == doc.url:
             continue
-        text = normalize_space(anchor.xpath("string()").get() or "") or anchor.attrib.get("title", "")
-        path = urlsplit(url).path
+        path = urlsplit(link.url).path
         if _ARTICLE_URL.search(path) or (
-                cjk_len(text) >= MIN_ANCHOR_CJK and _PAGE_FILE.search(path) and not _LIST_URL.search(path)):
-            articles.append(url)
+                cjk_len(link.label) >= MIN_ANCHOR_CJK and _PAGE_FILE.search(path) and not _LIST_URL.search(path)):
+            articles.append(link.url)
     return list(dict.fromkeys(articles))
 
 

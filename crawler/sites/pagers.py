@@ -97,10 +97,9 @@ _SCRIPT_URL = re.compile(
 
 
 def _url_in_script(script: str, doc: ListDoc) -> str | None:
-    """The URL a `location.href = encodeURI('index_2.jhtml')`-style handler goes to."""
-    if not script or not re.search(r"location|href|open|go|page|jump|turn", script, re.IGNORECASE):
-        return None
-    match = _SCRIPT_URL.search(script)
+    """The URL a `location.href = encodeURI('index_2.jhtml')` or `openDetail('./t2022_1.html')`
+    handler goes to: its first quoted string that reads as a page URL."""
+    match = _SCRIPT_URL.search(script or "")
     return doc.absolute(match.group(1)) if match else None
 
 
