@@ -40,7 +40,10 @@ else
 @pytest.mark.parametrize(("body", "url", "expected"), [
     ('<div class="page">\n\t<script>\n\t\tcreatePageHTML(35, 0, "index", "html");\n\t</script>\n</div>', LIST,
      LIST + "index_1.html"),
-    ("<script>createPageHTML('page_div',41, 1,'home','htm',820);</script>", LIST + "home.htm", LIST + "home_1.htm"),
+    # The variant with the pager's element id first counts pages from 1: page 2 is xlist_2.shtml.
+    ("<script>createPageHTML('page_div',10, 1,'dezlist','shtml',149)</script>", LIST + "dezlist.shtml",
+     LIST + "dezlist_2.shtml"),
+    ("<script>createPageHTML('paging',25,7,'index','html',500);</script>", LIST + "index_7.html", LIST + "index_8.html"),
     ("<script>createPageHTML( 10 ,2 , 'index' , 'shtml' );</script>", LIST + "index_2.shtml", LIST + "index_3.shtml"),
     ('<script>var countPage = 5//共多少页\nvar currentPage = 0;</script><div class="pg"><script>'
      'createPageHTML(countPage, currentPage, "index", "html");</script></div>', LIST + "index.html", LIST + "index_1.html"),
@@ -49,6 +52,8 @@ else
     (TRS_FUNCTION + '<script>createPageHTML(3, 1, "index", "html");</script>', LIST + "index_1.html",
      LIST + "index_2.html"),
     (TRS_WRITE, LIST, LIST + "index_1.html"),
+    ('<script>\n//createPageHTML(9, 0, "index", "html");\n' + TRS_WRITE[TRS_WRITE.index("var"):], LIST + "index_12.html",
+     LIST + "index_13.html"),  # a commented-out call: the live countPage = 29 counts
     ("<script>\n  new Pager({size: 12, current: 0, prefix: 'index', suffix: 'html'});\n</script>", LIST,
      LIST + "index_1.html"),
     ("<script>Pager({ size:6, current:3, prefix:'index', suffix:'shtml', total:118 })</script>",
@@ -61,6 +66,7 @@ def test_trs_script_pagers_give_the_next_index_page(body, url, expected):
 @pytest.mark.parametrize(("body", "url"), [
     ('<script>createPageHTML(3, 2, "index", "html");</script>', LIST + "index_2.html"),  # the last page
     ('<script>createPageHTML(1, 0, "index", "html");</script>', LIST),  # a single page
+    ("<script>createPageHTML('paging',25,25,'index','html',500);</script>", LIST + "index_25.html"),
     (TRS_FUNCTION, LIST),  # the function without a call
 ])
 def test_trs_pagers_stop_at_the_last_page(body, url):

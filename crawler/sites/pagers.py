@@ -137,15 +137,27 @@ _COUNT_VAR = re.compile(r"\b(?:countPage|pageCount|totalPage|totalPages|pageTota
 _CURRENT_VAR = re.compile(r"\b(?:currentPage|curPage|currPage|pageIndex|nCurrIndex)\s*=\s*['\"]?(\d+)", re.IGNORECASE)
 _EXT = re.compile(r"^(?:s?html?|jhtml|shtm)$", re.IGNORECASE)
 _NAME_PLUS_UNDERSCORE = re.compile(r"""["']([A-Za-z][\w-]*?)_?["']\s*\+\s*(?:["']_["']\s*\+|\(?\s*\w)""")
+_JS_COMMENT = re.compile(r"(^|[;{}\s])//[^\n]*|/\*.*?\*/", re.S)  # not the // of "http://"
 _EXT_IN_STRING = re.compile(r"""["']\.?(s?html?|jhtml)["']""", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class ScriptPager:
-    """What a TRS pager script says: how many pages, and how their files are named."""
+    """What a TRS pager script says: how many pages, and how their files are named. Page n >= 2
+    is `{name}_{n - 1 + offset}.{ext}`: TRS WCM counts from 0 (`index_1.html` is page 2); the
+    `createPageHTML('page_div', 10, 1, 'index', 'html', 96)` variant counts from 1
+    (`index_2.html` is page 2)."""
     count: int
     name: str
     ext: str
+    offset: int = 0
+
+    def next_file(self, url: str) -> str | None:
+        """The file name of the page after the one at `url` (whose number its file name says)."""
+        stem = urlsplit(url).path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        numbered = re.fullmatch(re.escape(self.name) + r"_(\d+)", stem)
+        page = int(numbered.group(1)) + 1 - self.offset if numbered else 1
+        return f"{self.name}_{page + self.offset}.{self.ext}" if page < self.count else None
 
 
 def _arguments(text: str) -> list[str]:
@@ -160,24 +172,27 @@ def _variables(scripts: str) -> dict[str, str]:
 
 def trs_pager(scripts: str) -> ScriptPager | None:
     """The pager a TRS list page's scripts write, if any."""
+    scripts = _JS_COMMENT.sub(r"\1", scripts or "")  # `//createPageHTML(9, 0, ...)` left in a template
     if not scripts:
         return None
     variables = _variables(scripts)
     for match in _CALL.finditer(scripts):
         if match.group(1):  # the function's own definition, not a call
             continue
+        arguments = _arguments(match.group(3))
         numbers, strings = [], []
-        for arg in _arguments(match.group(3)):
+        for arg in arguments:
             value = arg[1:-1] if arg[0] in "'\"" else variables.get(arg, arg)
             if value.isdigit():
                 numbers.append(int(value))
             elif arg[0] in "'\"" or arg in variables:
                 strings.append(value)
+        offset = int(bool(arguments) and arguments[0][0] in "'\"")  # ('page_div', count, current, ...)
         ext_at = next((i for i, s in enumerate(strings) if _EXT.match(s)), None)
         if numbers and ext_at:
-            return ScriptPager(numbers[0], strings[ext_at - 1], strings[ext_at])
+            return ScriptPager(numbers[0], strings[ext_at - 1], strings[ext_at], offset)
         if numbers:
-            return ScriptPager(numbers[0], *_name_and_ext(scripts))
+            return ScriptPager(numbers[0], *_name_and_ext(scripts), offset)
     for match in _PAGER_OBJECT.finditer(scripts):
         fields = {k.lower(): v for k, v in re.findall(r"""(\w+)\s*:\s*['"]?([\w.-]*)['"]?""", match.group(1))}
         count = next((fields[k] for k in ("size", "total", "count", "pagecount", "totalpage", "pages") if k in fields), "")
@@ -198,14 +213,8 @@ def _name_and_ext(scripts: str) -> tuple[str, str]:
 
 def next_by_trs(doc: ListDoc) -> str | None:
     pager = trs_pager(doc.scripts)
-    if pager is None:
-        return None
-    stem = urlsplit(doc.url).path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    numbered = re.fullmatch(re.escape(pager.name) + r"_(\d+)", stem)
-    current = int(numbered.group(1)) if numbered else 0
-    if current + 1 >= pager.count:
-        return None
-    return urljoin(doc.base, f"{pager.name}_{current + 1}.{pager.ext}")
+    following = pager.next_file(doc.url) if pager else None
+    return urljoin(doc.base, following) if following else None
 
 
 # --- select: a 跳转 box of page URLs ---------------------------------------------------------------
