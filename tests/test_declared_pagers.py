@@ -72,3 +72,17 @@ def test_a_json_list_needs_a_page_number_in_its_url_and_valid_jmespath():
         JsonList("http://www.example.gov.test/api/list", links="data[].url")
     with pytest.raises(Exception):
         JsonList("http://www.example.gov.test/api/list?page={n}", links="data[.url")
+
+
+def test_a_json_lists_title_and_date_fill_what_the_article_page_lacks():
+    from crawler.article.items import Page
+    from crawler.chain.process import record_of
+
+    site = SITES["czgx"]  # its pages print no date
+    article = site.articles[0]
+    page = Page(url=f"http://{site.host}{site.url_of(article)}", site="czgx", body=site.article_page(article),
+                content_type=site.content_type, fetched_at="2025-10-15T04:00:00+00:00",
+                listed={"published": "2024-09-27 08:30", "title": "列表里的标题"})
+    record = record_of(page)
+    assert record["published"] == "2024-09-27T08:30:00+08:00"
+    assert record["title"] != "列表里的标题"  # the page's own title wins

@@ -57,6 +57,9 @@ def record_of(page: Page, site=None) -> dict:
 
     raw = extract(page.body, page.url, site=site, content_type=page.content_type)
     raw.site = raw.site or page.site  # a site crawled without a module (`crawl --url`) goes by its host
+    for name, value in page.listed.items():  # the list's title or date, where the page has none
+        if value and not getattr(raw, name):
+            setattr(raw, name, value)
     fetched = datetime.fromisoformat(page.fetched_at) if page.fetched_at else None
     record = clean_article(raw, fetched_at=fetched)
     record["fetched_at"] = page.fetched_at

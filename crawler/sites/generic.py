@@ -30,7 +30,10 @@ _ARTICLE_URL = re.compile(
     r"|/(?:19|20)\d{2}/\d{1,2}/\d{1,2}/[^/]+\.s?html?$"      # /2021/1/4/x.html, Hanweb /art/2022/8/17/art_1_1.html
     r"|/(?:article|articleinfo|newsinfo|info|detail|details|show|view)[-_]\d+\.s?html?$"  # articleinfo-373.html
     r"|/info/\d+/\d+\.s?html?$"                            # VSB/WebPlus: /info/1023/12345.htm
-    r"|/(?:19|20)\d{2}/\d{4}/c\d+a\d+/page\.s?html?$",       # WebPlus: /2022/0817/c1234a5678/page.htm
+    r"|/(?:19|20)\d{2}/\d{4}/c\d+a\d+/page\.s?html?$"        # WebPlus: /2022/0817/c1234a5678/page.htm
+    r"|/post_\d+\.html$"                                     # Guangdong gkmlpt: /content/post_3812345.html
+    r"|/c\d+/content\.s?html?$"                              # /n2588025/c27357372/content.html
+    r"|/(?:19|20)\d{2}(?:0[1-9]|1[0-2])/(?!index|list|default)[^/]+\.s?html?$",  # /202208/a1b2c3d4e5.shtml
     re.IGNORECASE,
 )
 _PAGE_FILE = re.compile(r"\.(?:s?html?|jhtml|jsp|php|aspx?|do)$", re.IGNORECASE)

@@ -49,8 +49,11 @@ class SiteSpider(scrapy.Spider):
         past_end = response.meta.get(PAST_END)  # a URL template or JSON list asked for the page after the last
         if response.status == 404:
             return
+        listed = {}  # article URL -> what the list says of it
         if self.list_json is not None:
-            articles = [item["url"] for item in self.list_json.items(response.text, response.url)]
+            listed = {item.pop("url"): {k: v for k, v in item.items() if v} for item in self.list_json.items(
+                response.text, response.url)}
+            articles = list(listed)
             next_url, pager = (next_by_template(self.list_json.url, response.url), "json") if articles else (None, None)
         else:
             doc = list_doc(response)
@@ -62,7 +65,8 @@ class SiteSpider(scrapy.Spider):
             self.crawler.stats.inc_value("lists/no_article_links")
             self.logger.warning("no article links on list page %s (selector %r)", response.url, self.article_links)
         for url in articles:
-            yield scrapy.Request(url, self.parse_article, meta={"article": True}, errback=self.on_error)
+            yield scrapy.Request(url, self.parse_article, meta={"article": True, "listed": listed.get(url, {})},
+                                 errback=self.on_error)
         if next_url:
             self.crawler.stats.inc_value(PAGER_STAT + pager)
             # A template knows no last page: a 404 or an empty list after it ends the list, no failure.
