@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import parsel
 from w3lib.html import get_base_url
 
-from crawler.article.extract import select
+from crawler.article.extract import select, whole_document
 from crawler.article.text import normalize_space
 from crawler.sites import jpage
 
@@ -63,6 +63,7 @@ class ListDoc:
         if jpage.has_datastore(text):  # Hanweb: the records' markup where the browser shows it
             selector = parsel.Selector(text=jpage.expand_datastores(text))
         self.selector = selector if selector is not None else parsel.Selector(text=text or "<html></html>")
+        whole_document(self.selector.root)  # a list after a stray </html> is still the page's
         self.base = get_base_url(text[:20000], url) if text else url
 
     def absolute(self, href: str) -> str | None:

@@ -46,9 +46,11 @@ class SiteSpider(scrapy.Spider):
 
     def parse(self, response):
         """A list page: follow its article links and its next list page."""
-        past_end = response.meta.get(PAST_END)  # a URL template or JSON list asked for the page after the last
-        if response.status == 404:
+        # 304: unchanged since it was last followed (crawler.crawl.incremental); 404: the page after
+        # the last, which a URL template or a JSON list asks for
+        if response.status in (304, 404):
             return
+        past_end = response.meta.get(PAST_END)
         listed = {}  # article URL -> what the list says of it
         if self.list_json is not None:
             listed = {item.pop("url"): {k: v for k, v in item.items() if v} for item in self.list_json.items(

@@ -27,7 +27,7 @@ RUN_COUNTERS = (
     "empty_bodies", "missing_dates", "fallbacks", "errors",
 )
 LIST_PAGE_COUNTERS = ("list_pages", "list_pages_not_modified", "article_links")  # schema 2
-RUN_TALLIES = ("pagers", "selector_misses")  # JSON objects {name: count}, schema 10
+RUN_TALLIES = ("pagers", "selector_misses")  # JSON objects {name: count}, schema 11
 
 
 def _run_counts(counts: dict) -> dict:
@@ -214,6 +214,16 @@ KNOWN_URL = ("SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
 # Adds to the search index the articles from a given id on (see `_search_index_at_commit`).
 INDEX_ARTICLES_FROM = "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body FROM articles WHERE id >= ?"
 
+# Per-run fault counts added after schema 5, each by a migration of its own; written with FAULT_COUNTERS.
+LATER_FAULT_COUNTERS = ("unreachable",)
+
+
+def _unreachable_count(db: sqlite_utils.Database) -> None:
+    """crawl_runs.unreachable: requests that found no server (DNS lookup failed, connection
+    refused), so that a site that is down is told apart from one whose layout changed."""
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN [unreachable] INTEGER NOT NULL DEFAULT 0")
+
+
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
 def _pagers_and_selector_misses(db: sqlite_utils.Database) -> None:
     """Per run, as JSON objects: the pagers that found its next list pages ({"trs": 2}), and how
@@ -225,7 +235,7 @@ def _pagers_and_selector_misses(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts,
               _near_duplicate_index, _search_index_at_commit, _minhash_signatures, _search_index_merges,
-              _pagers_and_selector_misses]
+              _unreachable_count, _pagers_and_selector_misses]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -516,7 +526,8 @@ class Store:
 
     def add_fault_counts(self, run_id: int, counts: dict) -> None:
         with self.transaction():
-            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in FAULT_COUNTERS})
+            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0))
+                                                for name in FAULT_COUNTERS + LATER_FAULT_COUNTERS})
 
     def runs_of(self, invocation: str) -> list[dict]:
         return list(self.db.query("SELECT * FROM crawl_runs WHERE invocation = ? ORDER BY site", [invocation]))
