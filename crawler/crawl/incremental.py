@@ -78,7 +78,8 @@ class IncrementalCrawl(_WritesUser):
         spider = self.crawler.spider
         async for entry in start:
             if isinstance(entry, Request) and not entry.meta.get("article"):
-                entry = entry.replace(meta={**entry.meta, "list_page": 1},
+                self.stats.inc_value("start/requests")
+                entry = entry.replace(meta={**entry.meta, "list_page": 1, "start": True},
                                       errback=entry.errback or getattr(spider, "on_error", None))
             yield entry
         for left in self.frontier.resume():
@@ -133,6 +134,8 @@ class IncrementalCrawl(_WritesUser):
         # 404 after a URL template's last list page (crawler.sites.spider.PAST_END): the list ended.
         past_end = response.status == 404 and response.meta.get(PAST_END)
         handled = complete and not items and (response.status < 400 or past_end)
+        if response.meta.get("start") and response.status < 400:
+            self.stats.inc_value("start/fetched")  # none of them: the run failed (crawler.crawl.runs)
         self.writes.post(self.frontier.add, [self._entry(r) for r in requests],
                          done=_original_url(response) if handled else None)
         if handled and list_page is not None and response.status == 200:

@@ -18,7 +18,7 @@ import scrapy
 from crawler.article.extract import cjk_len
 from crawler.article.items import Page
 from crawler.sites.pagers import PAGER_STAT, ListDoc, detect_next
-from crawler.sites.spider import SiteSpider, list_doc
+from crawler.sites.spider import SiteSpider, first_links, list_doc
 
 DEFAULT_MAX_LIST_PAGES = 5
 _ARTICLE_URL = re.compile(
@@ -88,8 +88,8 @@ class GenericSpider(scrapy.Spider):
         self.list_pages += 1
         if not isinstance(response, scrapy.http.TextResponse):
             return
-        doc = list_doc(response)
-        for url in article_links(doc):
+        doc, left_out = list_doc(response, self.settings.getint("CRAWLER_MAX_LINKS_PER_PAGE"))
+        for url in first_links(self, response, article_links(doc), left_out):
             yield scrapy.Request(url, self.parse_article, meta={"article": True}, errback=self.on_error)
         url, pager = detect_next(doc)
         if url and _same_host(url, self.allowed_domains[0]) and self.list_pages < self.max_list_pages:

@@ -7,8 +7,11 @@ field it leaves out is filled by the generic chain of `crawler.article.extract`.
 """
 from __future__ import annotations
 
+import re
+from itertools import islice
 from urllib.parse import urlsplit
 
+import parsel
 import scrapy
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import get_project_settings
@@ -55,11 +58,11 @@ class SiteSpider(scrapy.Spider):
         if self.list_json is not None:
             listed = {item.pop("url"): {k: v for k, v in item.items() if v} for item in self.list_json.items(
                 response.text, response.url)}
-            articles = list(listed)
+            articles = first_links(self, response, list(listed))
             next_url, pager = (next_by_template(self.list_json.url, response.url), "json") if articles else (None, None)
         else:
-            doc = list_doc(response)
-            articles = _hrefs(doc, self.article_links)
+            doc, left_out = list_doc(response, self.settings.getint("CRAWLER_MAX_LINKS_PER_PAGE"))
+            articles = first_links(self, response, _hrefs(doc, self.article_links), left_out)
             next_url, pager = declared_next(doc, self.next_page)
             if pager == "template" and not articles:  # a template pages on forever: stop at an empty page
                 next_url = None
@@ -86,9 +89,45 @@ class SiteSpider(scrapy.Spider):
         self.logger.warning("fetch failed: %s (%s)", getattr(request, "url", "?"), failure.getErrorMessage())
 
 
-def list_doc(response) -> ListDoc:
-    """A list page response as the pagers read it (its parsed tree reused)."""
-    return ListDoc(response.text, response.url, response.selector)
+# A page with more `<a` than this many times CRAWLER_MAX_LINKS_PER_PAGE is a link farm.
+FARM_FACTOR = 4
+_ANCHOR = re.compile(r"<a[\s>]", re.IGNORECASE)
+
+
+def link_selector(response, limit: int) -> tuple[parsel.Selector, int]:
+    """The selector to look for a page's first `limit` article links in, and how many links it
+    leaves out. On a link farm that is the page's beginning only: libxml2 takes time that grows
+    with the square of the matches of a step such as `ul li a` (40,000 links: 11 s, the reactor
+    and SIGTERM waiting), and links past the limit are not followed anyway."""
+    if not limit:
+        return response.selector, 0
+    text = response.text
+    anchors = [found.start() for found in islice(_ANCHOR.finditer(text), FARM_FACTOR * limit + 1)]
+    if len(anchors) <= FARM_FACTOR * limit:
+        return response.selector, 0
+    return parsel.Selector(text=text[:anchors[-1]]), 1 + sum(1 for _ in _ANCHOR.finditer(text, anchors[-1] + 1))
+
+
+def first_links(spider, response, links: list[str], left_out: int = 0) -> list[str]:
+    """At most CRAWLER_MAX_LINKS_PER_PAGE (0: all) of a page's article links; the rest (and
+    `left_out` not looked at) are counted (`trap/links_per_page`, in `trapped`) and logged. A
+    link farm of 250,000 links would otherwise hold the reactor, every site of the crawl and
+    SIGTERM with it, for minutes while each link becomes a request and goes through the
+    middlewares and the frontier."""
+    limit = spider.settings.getint("CRAWLER_MAX_LINKS_PER_PAGE")
+    if not limit or len(links) + left_out <= limit:
+        return links
+    spider.crawler.stats.inc_value("trap/links_per_page", max(len(links) - limit, 0) + left_out)
+    spider.logger.warning("%d links or more on %s: only the first %d article links are followed",
+                          len(links) + left_out, response.url, limit)
+    return links[:limit]
+
+
+def list_doc(response, limit: int = 0) -> tuple[ListDoc, int]:
+    """A list page response as the pagers read it (its parsed tree reused), and how many links
+    it leaves out (a link farm's end, see `link_selector`)."""
+    selector, left_out = link_selector(response, limit)
+    return ListDoc(response.text, response.url, selector), left_out
 
 
 def _hrefs(doc: ListDoc, query: str) -> list[str]:
