@@ -75,10 +75,14 @@ def record_of(page: Page, site=None, trace: dict | None = None) -> dict:
     if trace is not None:
         trace["body lines"] = len(raw.body)
     raw.site = raw.site or page.site  # a site crawled without a module (`crawl --url`) goes by its host
+    for name, value in page.listed.items():  # the list's title or date, where the page has none
+        if value and not getattr(raw, name):
+            setattr(raw, name, value)
     fetched = datetime.fromisoformat(page.fetched_at) if page.fetched_at else None
     record = clean_article(raw, fetched_at=fetched)
     record["fetched_at"] = page.fetched_at
     record["lossy_decode"] = raw.lossy
+    record["selector_misses"] = list(raw.selector_misses)
     return record
 
 

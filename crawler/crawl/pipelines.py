@@ -15,6 +15,7 @@ from scrapy.exceptions import DropItem
 from crawler.storage import storethread
 from crawler.article.items import Page
 from crawler.chain.process import Arrival, Outcome, admit_many, keyed_record_of
+from crawler.crawl.runs import SELECTOR_MISS
 from crawler.sites.spider import SiteSpider
 from crawler.storage.store import StoreError, shared_store
 from crawler.chain.workers import SHARED_POOL, awaited, cores
@@ -72,6 +73,8 @@ class ArticlePipeline:
             raise DropItem(f"extraction failed: {item.url}") from exc
         if record["lossy_decode"]:
             self.stats.inc_value("pages/undecodable")
+        for name in record["selector_misses"]:  # filled by the generic chain; `crawler report` watches it
+            self.stats.inc_value(f"{SELECTOR_MISS}{name}")
         outcome = await awaited(self.writes.submit_together(self._admit_many, Arrival(
             record, item.body, item.content_type, run_id=self.stats.get_value("run/id"), keys=keys)))
         self.stats.inc_value(f"articles/{outcome.kind}")

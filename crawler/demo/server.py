@@ -28,8 +28,7 @@ class DemoHandler(BaseHTTPRequestHandler):
             return
         path = target.path + (f"?{target.query}" if target.query else "")
         status, body = site.respond(path)
-        content_type = "text/plain" if path == "/robots.txt" else site.content_type
-        self._send(status, content_type, body)
+        self._send(status, site.content_type_of(path), body)
 
     def _send(self, status: int, content_type: str, body: bytes) -> None:
         self.send_response(status)

@@ -6,6 +6,7 @@ docs/analysts.md. Every write goes through parameters bound by sqlite-utils / sq
 """
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -28,6 +29,13 @@ RUN_COUNTERS = (
     "empty_bodies", "missing_dates", "fallbacks", "errors",
 )
 LIST_PAGE_COUNTERS = ("list_pages", "list_pages_not_modified", "article_links")  # schema 2
+RUN_TALLIES = ("pagers", "selector_misses")  # JSON objects {name: count}, schema 11
+
+
+def _run_counts(counts: dict) -> dict:
+    """A run's crawl_runs columns from its counts (see crawler.crawl.runs.run_counts)."""
+    return {**{name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
+            **{name: json.dumps(counts.get(name) or {}, sort_keys=True) for name in RUN_TALLIES}}
 
 
 class StoreError(Exception):
@@ -299,10 +307,18 @@ def _unreachable_count(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE crawl_runs ADD COLUMN [unreachable] INTEGER NOT NULL DEFAULT 0")
 
 
+def _pagers_and_selector_misses(db: sqlite_utils.Database) -> None:
+    """Per run, as JSON objects: the pagers that found its next list pages ({"trs": 2}), and how
+    many pages each site selector matched nothing on ({"published": 5}; the generic chain filled
+    the field instead), so that `crawler report` flags a selector that stopped matching."""
+    for name in RUN_TALLIES:
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{name}] TEXT NOT NULL DEFAULT '{{}}'")
+
+
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
 MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts,
               _near_duplicate_index, _search_index_at_commit, _minhash_signatures, _search_index_merges,
-              _unreachable_count, _copies_view]
+              _unreachable_count, _copies_view, _pagers_and_selector_misses]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -682,7 +698,7 @@ class Store:
     def update_run_counts(self, run_id: int, counts: dict) -> None:
         """The counts so far of a running run (what a killed run had done stays visible)."""
         with self.transaction():
-            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS})
+            self._update("crawl_runs", run_id, _run_counts(counts))
 
     def mark_killed_runs(self) -> int:
         """Runs still `running` although no crawler holds the database: their process died."""
@@ -694,8 +710,7 @@ class Store:
         with self.transaction():
             self._update("crawl_runs", run_id, {
                 "finished_at": utc_now(), "status": status, "finish_reason": finish_reason,
-                "duration_s": round(duration_s, 3),
-                **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
+                "duration_s": round(duration_s, 3), **_run_counts(counts),
             })
         self.commit()
 
