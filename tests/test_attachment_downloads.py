@@ -123,7 +123,7 @@ def test_documented_columns_are_the_tables(tmp_path):
     doc = (ROOT / "docs" / "analysts.md").read_text("utf-8")
     store = Store(tmp_path / "t.db")
     for table, columns in (("documents", DOCUMENT_COLUMNS), ("attachment_files", ATTACHMENT_FILE_COLUMNS)):
-        section = doc.split(f"`{table}` (schema 11)")[1].split("| column | meaning |")[1].split("\n\n")[0]
+        section = doc.split(f"`{table}` (schema 13)")[1].split("| column | meaning |")[1].split("\n\n")[0]
         documented = {m[1]: m[2].replace("`", "") for m in re.finditer(r"^\| `(\w+)` \| (.+) \|$", section, re.M)}
         assert documented == columns
         assert sorted(row[1] for row in store.db.execute(f"PRAGMA table_xinfo({table})")) == sorted(columns)

@@ -273,7 +273,7 @@ def test_facets_and_links_from_copies_to_originals(demo_server, demo_db):
 
 def test_canned_queries(demo_server, demo_db):
     latest = get_json(demo_server, "/demo/latest_per_site.json", per_site="2", _shape="array")
-    assert sorted(row["site"] for row in latest) == sorted([*SITES] * 2)
+    assert sorted(row["site"] for row in latest) == sorted(list(SITES) * 2)
     title, _ = seed_phrase()
     with connect(demo_db) as db:
         seed = db.execute("SELECT id, published FROM articles WHERE title = ?", [title]).fetchone()

@@ -58,6 +58,7 @@ _SCRIPT_DATE = re.compile(rf"""["']\s*({_YMD}{_CLOCK})\s*["']""")
 _ASSIGNED = re.compile(r"([A-Za-z_$][\w$]*)\s*=\s*$")
 _SCRIPT_WRITE = re.compile(r"(?:document\.write(?:ln)?|\.innerHTML\s*=|\.(?:html|text|append)\s*\()\s*\(?([^;\n]*)")
 _TAG = re.compile(r"<[^>]+>")
+_SCORED_TAGS = ("p", "div", "td", "section", "article", "li", "span", "font")  # blocks the density score weighs
 _LINK_BLOCKS = {"p", "li", "div", "dd", "dt", "h3", "h4", "h5", "td", "tr"}
 _ATTACHMENT = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|wps|ofd|zip|rar|7z|txt|jpe?g|png)(?:$|\?)", re.IGNORECASE)
 _SENTENCE_MARKS = re.compile(r"[，。？！：；、“”\"]|\s[,.?!:]")
@@ -309,7 +310,8 @@ def _generic_title(root, tags: dict[str, str], body_element=None) -> tuple[str |
         return head, "<title> without the site name" if cut else "<title>"
     if best and best[0] == 1:
         return best[4], f"heading {_describe(best[5])}, inside <title>"
-    nearest = _nearest_heading(root, [s[5] for s in scored if s[1] >= 2], body_element)
+    # a column's name (通知公告, 部门动态) can head the body too; a headline is longer
+    nearest = _nearest_heading(root, [s[5] for s in scored if s[1] >= 2 and s[2] >= 6], body_element)
     if nearest is not None:
         return _text_of(nearest), f"heading {_describe(nearest)} nearest before the body"
     return None, "none: no heading, title meta tag or <title> other than the site's name"
@@ -515,7 +517,7 @@ def _score_blocks(root, counts: dict, furniture: bool = True) -> dict:
     for element in root.iter(*FURNITURE_BLOCK_TAGS) if furniture else ():
         if element not in excluded and FURNITURE_NAME.search(_names_of(element)):
             excluded.update(element.iter())
-    for block in root.iter("p", "div", "td", "section", "article", "li", "span", "font"):
+    for block in root.iter(*_SCORED_TAGS):
         if block in excluded:
             continue
         c = counts[block]
@@ -587,6 +589,14 @@ def _generic_body(root) -> _Body:
             if found.chars >= MIN_BODY_CHARS:
                 return found
             best = max(best, found, key=lambda b: b.chars)
+    if not best.chars:
+        # Last resort, for a short text amid links (a cell of a link-heavy table): the block with
+        # the most text of its own, if that reads as sentences.
+        prose = [e for e in root.iter(*_SCORED_TAGS) if counts[e].own_punctuation and counts[e].own_chars >= 20]
+        if prose:
+            element = max(prose, key=lambda e: counts[e].own_chars)
+            best = _Body(_article_lines(element, counts), f"block with the most text of its own {_describe(element)}",
+                         element)
     return best
 
 
@@ -776,7 +786,9 @@ def extract(body: bytes, url: str = "", site=None, content_type: str | None = No
 
 
 def _site_fields(article: RawArticle, sel: parsel.Selector, site, trace: dict) -> set[str]:
-    """The text fields the site module selects; returns the names of those it defines."""
+    """The text fields the site module selects; returns the names of those it defines. A field
+    whose selector matches nothing (a layout change, a typo) is left to the generic chain, and
+    noted in `article.selector_misses`."""
     rules = dict(getattr(site, "fields", {}) or {})
     defined = set(rules)
     for name in TEXT_FIELDS:
@@ -788,6 +800,10 @@ def _site_fields(article: RawArticle, sel: parsel.Selector, site, trace: dict) -
         elif rules.get(name):
             setattr(article, name, select_text(sel, rules[name]))
             trace[name] = f"site module {article.site}: selector {rules[name]!r}"
+            if getattr(article, name) is None:
+                article.selector_misses += (name,)
+                defined.discard(name)
+                trace[name] += " matched nothing"
     return defined
 
 
@@ -803,7 +819,9 @@ def _fill_body(article: RawArticle, sel: parsel.Selector, site, url: str, trace:
             return None
     elif rules.get("body"):
         containers = [n.root for n in select(sel, rules["body"]) if not isinstance(n.root, str)]
-        if containers:
+        if not containers:
+            article.selector_misses += ("body",)
+        else:
             # The site's container exists: trust it, even empty (an empty page is not a reason to
             # go and extract the sidebar instead).
             article.body = _body_from(containers, tuple(getattr(site, "drop", ()) or ()))
@@ -844,9 +862,9 @@ def _body_of(sel: parsel.Selector):
 
 
 def _fill_generic(article: RawArticle, sel: parsel.Selector, site_fields: set[str], body_element, trace: dict) -> None:
-    """Fill the fields the site module does not define from the generic extractor. A field the
-    site defines stays empty when its selector finds nothing (a page without a date has none),
-    except the title, which every article has."""
+    """Fill the fields the site module does not define, or whose selector found nothing, from the
+    generic extractor. A field its `extract_<field>` hook left empty stays empty (a page without
+    a date has none), except the title, which every article has."""
     missing = [name for name in TEXT_FIELDS if not getattr(article, name)
                and (name not in site_fields or name == "title")]
     if not missing:
@@ -872,4 +890,4 @@ def _fill_generic(article: RawArticle, sel: parsel.Selector, site_fields: set[st
     for name in missing:
         value, rule = generic[name]()
         setattr(article, name, value)
-        trace[name] = rule if name not in site_fields else f"site selector matched nothing; generic: {rule}"
+        trace[name] = f"{trace[name]}; generic: {rule}" if name in trace else rule

@@ -6,6 +6,7 @@ import time
 from scrapy import signals
 from twisted.internet.task import LoopingCall
 
+from crawler.sites.pagers import PAGER_STAT
 from crawler.storage.store import shared_store
 
 # crawl_runs column <- Scrapy stats key
@@ -22,12 +23,15 @@ _COUNTERS = {
     "list_pages_not_modified": "list_pages/not_modified",
     "article_links": "list_pages/article_links",
 }
+SELECTOR_MISS = "articles/selector_miss/"  # + field: pages whose site selector for it matched nothing
 SAVE_EVERY_S = 5.0  # how often a running run's counts are written (a killed run keeps them)
 
 
 def run_counts(stats) -> dict:
     counts = {column: stats.get_value(key, 0) for column, key in _COUNTERS.items()}
     counts["errors"] = counts["http_errors"] + counts["empty_bodies"] + stats.get_value("errors/extract", 0)
+    for column, prefix in (("selector_misses", SELECTOR_MISS), ("pagers", PAGER_STAT)):
+        counts[column] = {key[len(prefix):]: value for key, value in stats.get_stats().items() if key.startswith(prefix)}
     return counts
 
 

@@ -42,7 +42,7 @@ from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
 from crawler.article.dedup import canonical_url
 from crawler.article.items import Page
-from crawler.chain.process import admit, record_of
+from crawler.chain.process import Arrival, admit_many, record_of
 from crawler.sites.spider import SiteSpider
 from crawler.storage.store import shared_store
 
@@ -424,9 +424,8 @@ class Writer:
         if not entries:
             return
         with self.store.transaction():
-            for _entry_id, fields in entries:
-                record, page, content_type = read_message(fields)
-                self.counts[admit(self.store, record, page, content_type).kind] += 1
+            for outcome in admit_many(self.store, [Arrival(*read_message(fields)) for _entry_id, fields in entries]):
+                self.counts[outcome.kind] += 1
         ids = [entry_id for entry_id, _fields in entries]
         self.server.pipeline(transaction=True).xack(RECORDS_KEY, WRITER_GROUP, *ids).xdel(RECORDS_KEY, *ids).execute()
 
