@@ -697,8 +697,8 @@ class Store:
     def write_admitted(self, new: list[ArticleWrite], replaced: list[ArticleWrite], duplicates: list[dict]) -> None:
         """Write what one batch of admitted records decided, in one transaction: `new` articles
         (ids given), `replaced` articles (an older copy takes a stored article's place: the row,
-        its raw page, signature and band keys become the copy's; the search index follows by
-        its update trigger) and `duplicates` rows."""
+        its raw page, signature, band keys and documents row become the copy's; the search index
+        follows by its update trigger) and `duplicates` rows."""
         with self.transaction(writes=len(new) + len(replaced) + len(duplicates)):
             if replaced:
                 self._index_new_articles()  # the update trigger takes the old text out of the index
@@ -730,6 +730,11 @@ class Store:
                                      [(w.article_id, w.found.size, w.found.signature.tobytes()) for w in written if w.found])
             self.db.conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, article_id) VALUES (?, ?)",
                                      [(key, w.article_id) for w in written for key in w.keys])
+            self.db.conn.executemany("DELETE FROM documents WHERE article_id = ?", [(w.article_id,) for w in replaced])
+            self.db.conn.executemany(
+                f"INSERT INTO documents (article_id, {', '.join(DOCUMENT_FIELDS)}) VALUES (?, {_marks(DOCUMENT_FIELDS)})",
+                [[w.article_id, *(w.row["document"].get(name) for name in DOCUMENT_FIELDS)]
+                 for w in written if w.row.get("document")])
             self.db.conn.executemany(f"INSERT INTO duplicates ({', '.join(DUPLICATE_COLUMNS)}) "
                                      f"VALUES ({_marks(DUPLICATE_COLUMNS)})",
                                      [[row.get(name) for name in DUPLICATE_COLUMNS] for row in duplicates])
