@@ -51,6 +51,19 @@ class Outcome:
     match: str | None = None  # exact | near, for a duplicate
 
 
+def outcome_stats(outcome: Outcome, site_module: bool) -> list[str]:
+    """The crawl stats keys an admitted record counts in (crawler.runs turns them into the
+    run's counts): its outcome, and for a new article whether it lacks a date and whether a
+    site module's selectors gave way to the generic extractor."""
+    keys = [f"articles/{outcome.kind}"]
+    if outcome.kind == "new":
+        if not outcome.record["published"]:
+            keys.append("articles/missing_date")
+        if site_module and not outcome.record["extractor"].startswith("site:"):
+            keys.append("articles/fallback")
+    return keys
+
+
 def record_of(page: Page, site=None) -> dict:
     """The clean record of a fetched page; `site` is its site spider class or None."""
     from crawler.article.extract import extract  # here, so that `crawler ingest` starts without lxml and parsel

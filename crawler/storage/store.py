@@ -471,6 +471,30 @@ class Store:
         with self.transaction():
             self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS})
 
+    def add_to_run_counts(self, run_id: int, counts: dict) -> None:
+        """Add to a run's counts (crawl_runs columns: RUN_COUNTERS, LIST_PAGE_COUNTERS,
+        FAULT_COUNTERS): a distributed round's come in parts, from every worker and the writer."""
+        known = set(RUN_COUNTERS + LIST_PAGE_COUNTERS + FAULT_COUNTERS)
+        added = {name: int(value) for name, value in counts.items() if name in known and value}
+        if added:
+            with self.transaction():
+                assignments = ", ".join(f"[{name}] = [{name}] + ?" for name in added)
+                self.db.execute(f"UPDATE crawl_runs SET {assignments} WHERE id = ?", [*added.values(), run_id])
+
+    def run_of(self, site: str, invocation: str) -> dict | None:
+        """The site's run of an invocation (a distributed round), if it has one."""
+        rows = list(self.db.query("SELECT * FROM crawl_runs WHERE site = ? AND invocation = ? ORDER BY id LIMIT 1",
+                                  [site, invocation]))
+        return rows[0] if rows else None
+
+    def meta_value(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta_value(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
     def mark_killed_runs(self) -> int:
         """Runs still `running` although no crawler holds the database: their process died."""
         with self.transaction():
