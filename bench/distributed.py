@@ -19,8 +19,11 @@ generated articles share most of their text, so near-duplicate detection finds m
 pages/s = the records published between the 10th and the 90th percentile of their publish
 times (Redis stream entry ids carry the time), times pages per record, over that time: process
 start-up and the last stragglers are left out. Also measured: pages per CPU second of the
-workers (what one worker does with a core of its own, whatever else loads the machine), Redis
-memory per URL of the round's seen-request set and per queued record, and the load average.
+workers, start-up included (what one worker does with a core of its own, whatever else loads
+the machine), the share of a core each worker got (CPU seconds over wall seconds: well under 1
+on a busy machine, where N workers also get N times one worker's share of the cores, which
+inflates the speedup), Redis memory per URL of the round's seen-request set and per queued
+record, and the load average.
 
     .venv/bin/python bench/distributed.py [--articles 300] [--workers 1 2 4] [--rounds 3] [--latency 0.5]
 
@@ -117,7 +120,7 @@ def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
     """Run `workers` workers on an empty Redis until they leave; what they fetched and published."""
     server = redis.Redis.from_url(redis_url)
     server.flushall()
-    cpu_before = children_cpu_s()
+    cpu_before, started = children_cpu_s(), time.monotonic()
     settings = {"PROXY_URL": proxy, "LOG_LEVEL": "ERROR", **politeness}
     procs = [subprocess.Popen(
         [sys.executable, "-m", "crawler.cli", "worker", *BENCH_SITES, "--redis", redis_url, "--name", f"bench-{n}",
@@ -137,7 +140,7 @@ def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
             raise SystemExit(f"a worker failed: {err.strip().splitlines()[-1:]}")
         for line in out.splitlines()[1:]:
             pages, records = pages + int(line.split()[1]), records + int(line.split()[2])
-    cpu = children_cpu_s() - cpu_before
+    cpu, wall = children_cpu_s() - cpu_before, time.monotonic() - started
     times = sorted(published_times(server))
     low, high = times[len(times) // 10], times[len(times) * 9 // 10]
     in_window = sum(1 for t in times if low <= t <= high)
@@ -145,6 +148,8 @@ def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
         "workers": workers, "pages_fetched": pages, "records_published": records,
         "window_s": round((high - low) / 1000, 2),
         "workers_cpu_s": round(cpu, 2), "pages_per_worker_cpu_s": round(pages / cpu, 1),
+        # below 1: the workers waited for a core (a busy machine), or for the politeness budget
+        "core_share_per_worker": round(cpu / wall / workers, 2),
         "pages_per_s": round(in_window * pages / records / ((high - low) / 1000), 1),
         "seen_set_bytes_per_url": round(seen["bytes"] / seen["entries"], 1) if seen["entries"] else None,
         "records_stream_bytes_per_record": round(server.memory_usage(RECORDS_KEY, samples=0) / records, 1),
@@ -198,7 +203,8 @@ def series(name: str, articles: int, latency: float, politeness: dict, worker_co
                 run["load_average"] = round(os.getloadavg()[0], 2)
                 runs.append(run)
                 print(f"{name}, {workers} worker(s), round {round_number + 1}: {run['pages_per_s']} pages/s "
-                      f"({run['pages_per_worker_cpu_s']} per worker CPU second); writer "
+                      f"({run['pages_per_worker_cpu_s']} per worker CPU second, {run['core_share_per_worker']} of a "
+                      f"core each); writer "
                       f"{run['writer_records_per_s']} records/s ({run['stored_articles']} articles + "
                       f"{run['stored_duplicates']} duplicates; load {run['load_average']})", flush=True)
     by_workers = {w: spread([r["pages_per_s"] for r in runs if r["workers"] == w]) for w in worker_counts}

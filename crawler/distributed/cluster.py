@@ -6,8 +6,11 @@ crawler worker (any number, any host)                 crawler writer (one, next 
   the frontier is a Redis stream read by a consumer
   group, so a request stays pending until its page
   is done and a killed worker's requests come back
+  a lease of the site's politeness budget before
+  each request (crawler.distributed.politeness)
   page -> extract -> clean (crawler.chain.process)
-  XADD its record + XACK its request, one MULTI   ->  XREADGROUP records -> admit() -> SQLite
+  XADD its record + its round's counts + XACK its  ->  XREADGROUP records -> admit() -> SQLite,
+  request, one MULTI                                   counts -> the round's crawl_runs row
                                                       XACK after the commit; XAUTOCLAIM on start
 ```
 
@@ -21,7 +24,8 @@ seen-request set (scrapy-redis' dupefilter) stops any page from being queued twi
 last worker to find the frontier empty deletes that set, so the next round reads the list
 pages afresh. Known articles never enter the set: they are skipped against the store before
 they are requested (the store's `is_known`, as in a local crawl), so the set holds one round's list pages and new
-articles only, not the whole history.
+articles only, not the whole history. Each site's round is one `crawl_runs` row, written by the
+writer from the stats the workers send (RoundCounts) and what its own dedup found (RoundRuns).
 """
 from __future__ import annotations
 

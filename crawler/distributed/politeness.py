@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis.connection import get_redis_from_settings
+from twisted.internet.defer import DeferredLock
 from twisted.internet.task import deferLater
 
 from crawler.sites.failures import retry_after_seconds
@@ -164,6 +165,7 @@ class SharedPoliteness:
         self.budgets = budgets
         self.worker = f"{worker}:{uuid.uuid4().hex[:8]}"  # two processes given one name still count apart
         self.leases = itertools.count()
+        self.turns: dict[str, DeferredLock] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -177,8 +179,15 @@ class SharedPoliteness:
 
         host = urlparse_cached(request).hostname or ""
         lease = f"{self.worker}:{next(self.leases)}"
-        while (wait := self.budgets.acquire(host, lease)) != 0:
-            await maybe_deferred_to_future(deferLater(reactor, POLL_S if wait == FULL else wait, lambda: None))
+        # A worker's requests to a site take turns asking, in order: one asks Redis at a time,
+        # not each of the dozens a worker may hold while the site's budget is taken up.
+        turn = self.turns.setdefault(host, DeferredLock())
+        await maybe_deferred_to_future(turn.acquire())
+        try:
+            while (wait := self.budgets.acquire(host, lease)) != 0:
+                await maybe_deferred_to_future(deferLater(reactor, POLL_S if wait == FULL else wait, lambda: None))
+        finally:
+            turn.release()
         request.meta[LEASE] = (host, lease)
         return None
 
