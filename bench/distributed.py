@@ -20,10 +20,10 @@ pages/s = the records published between the 10th and the 90th percentile of thei
 times (Redis stream entry ids carry the time), times pages per record, over that time: process
 start-up and the last stragglers are left out. Also measured: pages per CPU second of the
 workers, start-up included (what one worker does with a core of its own, whatever else loads
-the machine), the share of a core each worker got (CPU seconds over wall seconds: well under 1
-on a busy machine, where N workers also get N times one worker's share of the cores, which
-inflates the speedup), Redis memory per URL of the round's seen-request set and per queued
-record, and the load average.
+the machine), about how many cores the workers kept busy (pages/s over pages per CPU second:
+on a busy machine well under the cores there are, and N workers get about N times one
+worker's share of them, which inflates the speedup), Redis memory per URL of the round's
+seen-request set, per queued request and per queued record, and the load average.
 
     .venv/bin/python bench/distributed.py [--articles 300] [--workers 1 2 4] [--rounds 3] [--latency 0.5]
 
@@ -53,7 +53,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.demo import sites as demo  # noqa: E402
-from crawler.distributed.cluster import RECORDS_KEY, SEEN_KEY, Writer  # noqa: E402
+from crawler.distributed.cluster import FRONTIER_KEY, RECORDS_KEY, SEEN_KEY, Writer  # noqa: E402
 from crawler.distributed.localredis import LocalRedis  # noqa: E402
 from crawler.storage.store import Store  # noqa: E402
 
@@ -120,18 +120,16 @@ def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
     """Run `workers` workers on an empty Redis until they leave; what they fetched and published."""
     server = redis.Redis.from_url(redis_url)
     server.flushall()
-    cpu_before, started = children_cpu_s(), time.monotonic()
+    cpu_before = children_cpu_s()
     settings = {"PROXY_URL": proxy, "LOG_LEVEL": "ERROR", **politeness}
     procs = [subprocess.Popen(
         [sys.executable, "-m", "crawler.cli", "worker", *BENCH_SITES, "--redis", redis_url, "--name", f"bench-{n}",
          "--idle-exit", "2", *(f"-s{k}={v}" for k, v in settings.items())],
         cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n in range(workers)]
-    seen = {"bytes": 0, "entries": 0}
+    seen, frontier = {"bytes": 0, "entries": 0}, {"bytes": 0, "entries": 0}
     while any(proc.poll() is None for proc in procs):
-        sizes = [(server.memory_usage(SEEN_KEY % {"spider": s}, samples=0) or 0, server.scard(SEEN_KEY % {"spider": s}))
-                 for s in BENCH_SITES]
-        if sum(n for _b, n in sizes) > seen["entries"]:
-            seen = {"bytes": sum(b for b, _n in sizes), "entries": sum(n for _b, n in sizes)}
+        seen = largest(seen, server, SEEN_KEY, server.scard)
+        frontier = largest(frontier, server, FRONTIER_KEY, server.xlen)
         time.sleep(0.5)
     pages = records = 0
     for proc in procs:
@@ -140,20 +138,32 @@ def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
             raise SystemExit(f"a worker failed: {err.strip().splitlines()[-1:]}")
         for line in out.splitlines()[1:]:
             pages, records = pages + int(line.split()[1]), records + int(line.split()[2])
-    cpu, wall = children_cpu_s() - cpu_before, time.monotonic() - started
+    cpu = children_cpu_s() - cpu_before
     times = sorted(published_times(server))
     low, high = times[len(times) // 10], times[len(times) * 9 // 10]
     in_window = sum(1 for t in times if low <= t <= high)
+    rate = in_window * pages / records / ((high - low) / 1000)
     return {
         "workers": workers, "pages_fetched": pages, "records_published": records,
         "window_s": round((high - low) / 1000, 2),
         "workers_cpu_s": round(cpu, 2), "pages_per_worker_cpu_s": round(pages / cpu, 1),
-        # below 1: the workers waited for a core (a busy machine), or for the politeness budget
-        "core_share_per_worker": round(cpu / wall / workers, 2),
-        "pages_per_s": round(in_window * pages / records / ((high - low) / 1000), 1),
+        "pages_per_s": round(rate, 1),
+        # about how many cores the workers kept busy while crawling (fewer than they could use:
+        # the machine was busy, or the politeness budget held them back)
+        "cores_busy": round(rate / (pages / cpu), 2),
         "seen_set_bytes_per_url": round(seen["bytes"] / seen["entries"], 1) if seen["entries"] else None,
+        "frontier_bytes_per_queued_request": round(frontier["bytes"] / frontier["entries"], 1) if frontier["entries"] else None,
         "records_stream_bytes_per_record": round(server.memory_usage(RECORDS_KEY, samples=0) / records, 1),
     }
+
+
+def largest(before: dict, server: redis.Redis, key: str, length) -> dict:
+    """The bench sites' keys named by `key` now (bytes in Redis, entries), if they hold more than `before`."""
+    keys = [key % {"spider": site} for site in BENCH_SITES]
+    entries = sum(length(k) for k in keys)
+    if entries <= before["entries"]:
+        return before
+    return {"bytes": sum(server.memory_usage(k, samples=0) or 0 for k in keys), "entries": entries}
 
 
 def children_cpu_s() -> float:
@@ -203,8 +213,8 @@ def series(name: str, articles: int, latency: float, politeness: dict, worker_co
                 run["load_average"] = round(os.getloadavg()[0], 2)
                 runs.append(run)
                 print(f"{name}, {workers} worker(s), round {round_number + 1}: {run['pages_per_s']} pages/s "
-                      f"({run['pages_per_worker_cpu_s']} per worker CPU second, {run['core_share_per_worker']} of a "
-                      f"core each); writer "
+                      f"({run['pages_per_worker_cpu_s']} per worker CPU second, about {run['cores_busy']} cores busy); "
+                      f"writer "
                       f"{run['writer_records_per_s']} records/s ({run['stored_articles']} articles + "
                       f"{run['stored_duplicates']} duplicates; load {run['load_average']})", flush=True)
     by_workers = {w: spread([r["pages_per_s"] for r in runs if r["workers"] == w]) for w in worker_counts}
@@ -241,6 +251,8 @@ def main() -> None:
     results["redis"] = {
         "seen_set_bytes_per_url": spread([r["seen_set_bytes_per_url"] for r in runs if r["seen_set_bytes_per_url"]]),
         "records_stream_bytes_per_record": spread([r["records_stream_bytes_per_record"] for r in runs]),
+        "frontier_bytes_per_queued_request": spread([r["frontier_bytes_per_queued_request"] for r in runs
+                                                     if r["frontier_bytes_per_queued_request"]]),
     }
     results["machine"]["load_average_1_5_15_at_start"] = load_at_start
     results["machine"]["load_average_1_5_15_at_end"] = os.getloadavg()
