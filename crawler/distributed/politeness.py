@@ -4,7 +4,7 @@ A single crawl process is polite through its own download slot: at most
 CONCURRENT_REQUESTS_PER_DOMAIN requests to a site at a time, DOWNLOAD_DELAY (or AutoThrottle's
 delay, learnt from the site's response times) between two of them, and the Retry-After a site
 asks for before a retry. Ten workers with ten slots would be ten times as hard on the site, so
-in a worker the slot's rules move here, into three Redis keys per site that every worker reads
+in a worker the slot's rules move here, into two Redis keys per site that every worker reads
 and writes in one script call before it sends a request and one after:
 
 - `crawler:site:{host}:leases`, a sorted set: a lease per request in flight, scored by the time
