@@ -35,6 +35,12 @@ CASES = [
     ("a dead link each run", [run(http_errors=1), run(http_errors=1, pages_fetched=5, articles_new=1)], set()),
     ("last run failed", [run(), run(status="failed", pages_fetched=0, article_links=0, articles_new=0,
                                     finish_reason="finished")], {"failed", "no_articles"}),
+    ("list pages without links", [run(), run(status="no_links", article_links=0, articles_new=0)], {"no_articles"}),
+    ("a first run without links", [run(status="no_links", article_links=0, articles_new=0)], {"no_articles"}),
+    ("site down", [run(), run(status="failed", pages_fetched=0, list_pages=0, article_links=0, articles_new=0,
+                              unreachable=1, http_errors=1)], {"failed", "unreachable"}),
+    ("site timing out", [run(), run(status="failed", pages_fetched=0, list_pages=0, article_links=0,
+                                    articles_new=0, timeouts=2, http_errors=2)], {"failed", "unreachable"}),
     ("interrupted runs say nothing", [run(), run(status="interrupted", article_links=0, articles_new=0),
                                       run(status="killed", article_links=0)], set()),
 ]

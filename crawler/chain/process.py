@@ -52,8 +52,8 @@ class Outcome:
 
 
 def outcome_stats(outcome: Outcome, site_module: bool) -> list[str]:
-    """The crawl stats keys an admitted record counts in (crawler.runs turns them into the
-    run's counts): its outcome, and for a new article whether it lacks a date and whether a
+    """The crawl stats keys an admitted record counts in (crawler.storage.runcounts turns them
+    into the run's counts): its outcome, and for a new article whether it lacks a date and whether a
     site module's selectors gave way to the generic extractor."""
     keys = [f"articles/{outcome.kind}"]
     if outcome.kind == "new":
@@ -64,11 +64,14 @@ def outcome_stats(outcome: Outcome, site_module: bool) -> list[str]:
     return keys
 
 
-def record_of(page: Page, site=None) -> dict:
-    """The clean record of a fetched page; `site` is its site spider class or None."""
+def record_of(page: Page, site=None, trace: dict | None = None) -> dict:
+    """The clean record of a fetched page; `site` is its site spider class or None. A `trace`
+    dict receives the rule that gave each field (see `crawler.article.extract.extract`)."""
     from crawler.article.extract import extract  # here, so that `crawler ingest` starts without lxml and parsel
 
-    raw = extract(page.body, page.url, site=site, content_type=page.content_type)
+    raw = extract(page.body, page.url, site=site, content_type=page.content_type, trace=trace)
+    if trace is not None:
+        trace["body lines"] = len(raw.body)
     raw.site = raw.site or page.site  # a site crawled without a module (`crawl --url`) goes by its host
     fetched = datetime.fromisoformat(page.fetched_at) if page.fetched_at else None
     record = clean_article(raw, fetched_at=fetched)

@@ -11,8 +11,10 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 from scrapy.exceptions import (
-    DownloadCancelledError, DownloadTimeoutError, IgnoreRequest, ResponseDataLossError,
+    CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError,
+    IgnoreRequest, ResponseDataLossError,
 )
+from twisted.internet.error import ConnectError
 
 
 class NotAnArticle(IgnoreRequest):
@@ -26,6 +28,11 @@ _ERROR_KINDS = (
     (DownloadTimeoutError, "timeouts"),
     (DownloadCancelledError, "oversize"),
     (ResponseDataLossError, "truncated"),
+    # No server answered: the name does not resolve, nothing listens, no route (a site that
+    # is down, not one whose layout changed).
+    (CannotResolveHostError, "unreachable"),
+    (DownloadConnectionRefusedError, "unreachable"),
+    (ConnectError, "unreachable"),
 )
 
 

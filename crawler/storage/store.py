@@ -206,9 +206,20 @@ KNOWN_URL = ("SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
 # Adds to the search index the articles from a given id on (see `_search_index_at_commit`).
 INDEX_ARTICLES_FROM = "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body FROM articles WHERE id >= ?"
 
+# Per-run fault counts added after schema 5, each by a migration of its own; written with FAULT_COUNTERS.
+LATER_FAULT_COUNTERS = ("unreachable",)
+
+
+def _unreachable_count(db: sqlite_utils.Database) -> None:
+    """crawl_runs.unreachable: requests that found no server (DNS lookup failed, connection
+    refused), so that a site that is down is told apart from one whose layout changed."""
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN [unreachable] INTEGER NOT NULL DEFAULT 0")
+
+
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
 MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts,
-              _near_duplicate_index, _search_index_at_commit, _minhash_signatures, _search_index_merges]
+              _near_duplicate_index, _search_index_at_commit, _minhash_signatures, _search_index_merges,
+              _unreachable_count]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -472,9 +483,9 @@ class Store:
             self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS})
 
     def add_to_run_counts(self, run_id: int, counts: dict) -> None:
-        """Add to a run's counts (crawl_runs columns: RUN_COUNTERS, LIST_PAGE_COUNTERS,
-        FAULT_COUNTERS): a distributed round's come in parts, from every worker and the writer."""
-        known = set(RUN_COUNTERS + LIST_PAGE_COUNTERS + FAULT_COUNTERS)
+        """Add to a run's counts (crawl_runs columns: RUN_COUNTERS, LIST_PAGE_COUNTERS and the
+        fault counters): a distributed round's come in parts, from every worker and the writer."""
+        known = set(RUN_COUNTERS + LIST_PAGE_COUNTERS + FAULT_COUNTERS + LATER_FAULT_COUNTERS)
         added = {name: int(value) for name, value in counts.items() if name in known and value}
         if added:
             with self.transaction():
@@ -524,7 +535,8 @@ class Store:
 
     def add_fault_counts(self, run_id: int, counts: dict) -> None:
         with self.transaction():
-            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in FAULT_COUNTERS})
+            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0))
+                                                for name in FAULT_COUNTERS + LATER_FAULT_COUNTERS})
 
     def runs_of(self, invocation: str) -> list[dict]:
         return list(self.db.query("SELECT * FROM crawl_runs WHERE invocation = ? ORDER BY site", [invocation]))
