@@ -253,7 +253,8 @@ def test_distributed_counts_delivered_again_are_added_once(server, tmp_path):
     same counts messages again, and the same round's later ones."""
     store = Store(tmp_path / "counts.db")
     first = Writer(store, server)
-    counts = {"site": "laowu", "round": "r1", "stats": {"response_received_count": 3, "list_pages/parsed": 1}, "over": ""}
+    counts = {"site": "laowu", "round": "r1", "stats": {"response_received_count": 3, "list_pages/parsed": 1,
+                                                        "list_pages/article_links": 2}, "over": ""}
     server.xadd(RECORDS_KEY, {"counts": json.dumps(counts)})
     first.commit(server.xreadgroup("writer", "writer-before-kill", {RECORDS_KEY: ">"})[0][1])  # then killed
     server.xadd(RECORDS_KEY, {"counts": json.dumps({**counts, "stats": {"response_received_count": 2},
@@ -262,7 +263,8 @@ def test_distributed_counts_delivered_again_are_added_once(server, tmp_path):
     Writer(Store(tmp_path / "counts.db"), server).run(idle_exit=0.5)
 
     run = _runs(tmp_path / "counts.db")["laowu"]
-    assert (run["pages_fetched"], run["list_pages"], run["status"], run["invocation"]) == (5, 1, "ok", "r1")
+    assert (run["pages_fetched"], run["list_pages"], run["article_links"], run["status"], run["invocation"]) == \
+        (5, 1, 2, "ok", "r1")
 
 
 def test_distributed_writer_takes_back_records_a_killed_writer_held(server, tmp_path):
