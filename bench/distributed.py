@@ -18,12 +18,13 @@ generated articles share most of their text, so near-duplicate detection finds m
 
 pages/s = the records published between the 10th and the 90th percentile of their publish
 times (Redis stream entry ids carry the time), times pages per record, over that time: process
-start-up and the last stragglers are left out. Also measured: pages per CPU second of the
-workers, start-up included (what one worker does with a core of its own, whatever else loads
-the machine), about how many cores the workers kept busy (pages/s over pages per CPU second:
-on a busy machine well under the cores there are, and N workers get about N times one
-worker's share of them, which inflates the speedup), Redis memory per URL of the round's
-seen-request set, per queued request and per queued record, and the load average.
+start-up and the last stragglers are left out. Also measured: the workers' CPU seconds in
+that window (sampled from /proc), which give pages per worker CPU second while crawling (what
+one worker does with a core of its own, whatever else loads the machine) and how many cores
+the workers kept busy (on a busy machine fewer than there are, and N workers get about N times
+one worker's share of them, which skews the speedup either way); pages per CPU second with
+start-up included; Redis memory per URL of the round's seen-request set, per queued request
+and per queued record; the load average.
 
     .venv/bin/python bench/distributed.py [--articles 300] [--workers 1 2 4] [--rounds 3] [--latency 0.5]
 
@@ -127,10 +128,12 @@ def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
          "--idle-exit", "2", *(f"-s{k}={v}" for k, v in settings.items())],
         cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n in range(workers)]
     seen, frontier = {"bytes": 0, "entries": 0}, {"bytes": 0, "entries": 0}
+    cpu_samples = []  # (ms since the epoch, CPU seconds of the workers so far)
     while any(proc.poll() is None for proc in procs):
+        cpu_samples.append((time.time() * 1000, sum(cpu_s_of(proc.pid) for proc in procs)))
         seen = largest(seen, server, SEEN_KEY, server.scard)
         frontier = largest(frontier, server, FRONTIER_KEY, server.xlen)
-        time.sleep(0.5)
+        time.sleep(0.2)
     pages = records = 0
     for proc in procs:
         out, err = proc.communicate()
@@ -143,14 +146,16 @@ def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
     low, high = times[len(times) // 10], times[len(times) * 9 // 10]
     in_window = sum(1 for t in times if low <= t <= high)
     rate = in_window * pages / records / ((high - low) / 1000)
+    window_cpu = cpu_at(cpu_samples, high) - cpu_at(cpu_samples, low)
     return {
         "workers": workers, "pages_fetched": pages, "records_published": records,
         "window_s": round((high - low) / 1000, 2),
         "workers_cpu_s": round(cpu, 2), "pages_per_worker_cpu_s": round(pages / cpu, 1),
         "pages_per_s": round(rate, 1),
-        # about how many cores the workers kept busy while crawling (fewer than they could use:
-        # the machine was busy, or the politeness budget held them back)
-        "cores_busy": round(rate / (pages / cpu), 2),
+        # in the same window: pages per CPU second of the workers, and how many cores they kept
+        # busy (fewer than they could use: the machine was busy, or the politeness budget held them back)
+        "pages_per_worker_cpu_s_crawling": round(rate * (high - low) / 1000 / window_cpu, 1) if window_cpu else None,
+        "cores_busy": round(window_cpu / ((high - low) / 1000), 2),
         "seen_set_bytes_per_url": round(seen["bytes"] / seen["entries"], 1) if seen["entries"] else None,
         "frontier_bytes_per_queued_request": round(frontier["bytes"] / frontier["entries"], 1) if frontier["entries"] else None,
         "records_stream_bytes_per_record": round(server.memory_usage(RECORDS_KEY, samples=0) / records, 1),
@@ -164,6 +169,24 @@ def largest(before: dict, server: redis.Redis, key: str, length) -> dict:
     if entries <= before["entries"]:
         return before
     return {"bytes": sum(server.memory_usage(k, samples=0) or 0 for k in keys), "entries": entries}
+
+
+def cpu_s_of(pid: int) -> float:
+    """CPU seconds (user + system) of a running process, 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_at(samples: list[tuple[float, float]], when: float) -> float:
+    """The workers' CPU seconds at `when` (ms), between the two samples around it."""
+    before = max((s for s in samples if s[0] <= when), default=samples[0])
+    after = min((s for s in samples if s[0] >= when), default=samples[-1])
+    if after[0] == before[0]:
+        return before[1]
+    return before[1] + (after[1] - before[1]) * (when - before[0]) / (after[0] - before[0])
 
 
 def children_cpu_s() -> float:
@@ -213,7 +236,8 @@ def series(name: str, articles: int, latency: float, politeness: dict, worker_co
                 run["load_average"] = round(os.getloadavg()[0], 2)
                 runs.append(run)
                 print(f"{name}, {workers} worker(s), round {round_number + 1}: {run['pages_per_s']} pages/s "
-                      f"({run['pages_per_worker_cpu_s']} per worker CPU second, about {run['cores_busy']} cores busy); "
+                      f"({run['pages_per_worker_cpu_s_crawling']} per worker CPU second while crawling, "
+                      f"{run['pages_per_worker_cpu_s']} with start-up; {run['cores_busy']} cores busy); "
                       f"writer "
                       f"{run['writer_records_per_s']} records/s ({run['stored_articles']} articles + "
                       f"{run['stored_duplicates']} duplicates; load {run['load_average']})", flush=True)
