@@ -34,11 +34,16 @@ class RunRecorder:
         self.saver.start(SAVE_EVERY_S, now=False)
 
     def save_counts(self):
-        self.store.update_run_counts(self.run_id, run_counts(self.crawler.stats.get_stats()))
+        if not self.store.failure:  # nothing more can be written: the command ends the run
+            self.store.update_run_counts(self.run_id, run_counts(self.crawler.stats.get_stats()))
 
     def spider_closed(self, spider, reason):
         if self.saver.running:
             self.saver.stop()
-        counts = run_counts(self.crawler.stats.get_stats())
-        self.store.finish_run(self.run_id, run_status(reason, counts), reason,
+        if self.store.failure:  # the command ends the run as failed (crawler.crawl.runner)
+            return
+        stats = self.crawler.stats
+        counts = run_counts(stats.get_stats())
+        starts_failed = stats.get_value("start/requests", 0) > 0 and not stats.get_value("start/fetched", 0)
+        self.store.finish_run(self.run_id, run_status(reason, counts, starts_failed), reason,
                               time.monotonic() - self.started, counts)

@@ -31,14 +31,15 @@ def run_counts(stats: Mapping) -> dict:
     return counts
 
 
-def run_status(finish_reason: str, counts: dict) -> str:
+def run_status(finish_reason: str, counts: dict, starts_failed: bool = False) -> str:
     """`interrupted` when stopped by a signal (SIGTERM, SIGINT), `failed` when it did not finish
-    otherwise or fetched nothing, `no_links` when list pages were read (not answered 304) and
-    none held an article link (the list layout changed, or the selector is wrong), `partial`
-    when some pages failed, else `ok`."""
+    otherwise, fetched nothing or none of its start pages (`starts_failed`: a 404, a redirect
+    loop), `no_links` when list pages were read (not answered 304) and none held an article
+    link (the list layout changed, or the selector is wrong), `partial` when some pages failed,
+    else `ok`."""
     if finish_reason == "shutdown":
         return "interrupted"
-    if finish_reason != "finished" or not counts["pages_fetched"]:
+    if finish_reason != "finished" or not counts["pages_fetched"] or starts_failed:
         return "failed"
     if counts["list_pages"] > counts["list_pages_not_modified"] and not counts["article_links"]:
         return "no_links"
@@ -53,7 +54,7 @@ _FAULT_COUNTERS = {
     "truncated": ("errors/truncated",),
     "robots_forbidden": ("robotstxt/forbidden",),
     "attachments": ("attachments/found",),
-    "trapped": ("trap/page_cap", "trap/query_pattern", "depth/request_ignored_count"),
+    "trapped": ("trap/page_cap", "trap/query_pattern", "trap/links_per_page", "depth/request_ignored_count"),
     "empty_lists": ("lists/no_article_links",),
     "unreachable": ("errors/unreachable",),
 }
