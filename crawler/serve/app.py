@@ -81,21 +81,24 @@ RUN_COLUMNS = {
     "missing_dates": "stored articles without a publication date",
 }
 
-# The 100 most recently published matches (undated ones last, then the newest fetched).
+# The 100 most recently published matches (undated ones last, then the newest stored). The
+# matches are ranked on `published` alone; only those 100 are read whole for their excerpt
+# (a body is several pages of the file, and a common phrase matches thousands of articles).
 SEARCH_SQL = """
-SELECT id, site, published, title, excerpt, matched_by FROM (
-  SELECT a.id, a.site, a.published, a.title,
-         substr(a.body, max(instr(a.body, :q) - 30, 1), 90) AS excerpt, 'trigram index' AS matched_by
-  FROM articles_fts f JOIN articles a ON a.id = f.rowid
-  WHERE length(:q) >= 3 AND articles_fts MATCH '"' || replace(:q, '"', '""') || '"'
-  UNION ALL
-  SELECT a.id, a.site, a.published, a.title,
-         substr(a.body, max(instr(a.body, :q) - 30, 1), 90),
-         'LIKE scan: under 3 characters, the trigram index cannot match'
-  FROM articles a
-  WHERE length(:q) BETWEEN 1 AND 2 AND (a.title LIKE '%' || :q || '%' OR a.body LIKE '%' || :q || '%')
-)
-ORDER BY published IS NULL, published DESC, id DESC LIMIT 100
+SELECT a.id, a.site, a.published, a.title,
+       substr(a.body, max(instr(a.body, :q) - 30, 1), 90) AS excerpt,
+       CASE WHEN length(:q) >= 3 THEN 'trigram index'
+            ELSE 'LIKE scan: under 3 characters, the trigram index cannot match' END AS matched_by
+FROM articles a JOIN (
+  SELECT id FROM (
+    SELECT a.id, a.published FROM articles_fts f JOIN articles a ON a.id = f.rowid
+    WHERE length(:q) >= 3 AND articles_fts MATCH '"' || replace(:q, '"', '""') || '"'
+    UNION ALL
+    SELECT id, published FROM articles
+    WHERE length(:q) BETWEEN 1 AND 2 AND (title LIKE '%' || :q || '%' OR body LIKE '%' || :q || '%'))
+  ORDER BY published IS NULL, published DESC, id DESC LIMIT 100
+) newest ON newest.id = a.id
+ORDER BY a.published IS NULL, a.published DESC, a.id DESC
 """
 
 CANNED_QUERIES = {
