@@ -66,6 +66,19 @@ class Arrival:
     keys: DedupKeys | None = None
 
 
+def outcome_stats(outcome: Outcome, site_module: bool) -> list[str]:
+    """The crawl stats keys an admitted record counts in (crawler.storage.runcounts turns them
+    into the run's counts): its outcome, and for a new article whether it lacks a date and whether a
+    site module's selectors gave way to the generic extractor."""
+    keys = [f"articles/{outcome.kind}"]
+    if outcome.kind == "new":
+        if not outcome.record["published"]:
+            keys.append("articles/missing_date")
+        if site_module and not outcome.record["extractor"].startswith("site:"):
+            keys.append("articles/fallback")
+    return keys
+
+
 def record_of(page: Page, site=None, trace: dict | None = None) -> dict:
     """The clean record of a fetched page; `site` is its site spider class or None. A `trace`
     dict receives the rule that gave each field (see `crawler.article.extract.extract`)."""

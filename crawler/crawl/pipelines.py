@@ -14,9 +14,9 @@ from scrapy.exceptions import DropItem
 
 from crawler.storage import storethread
 from crawler.article.items import Page
-from crawler.chain.process import Arrival, Outcome, admit_many, keyed_record_of
-from crawler.crawl.runs import SELECTOR_MISS
+from crawler.chain.process import Arrival, Outcome, admit_many, keyed_record_of, outcome_stats
 from crawler.sites.spider import SiteSpider
+from crawler.storage.runcounts import SELECTOR_MISS
 from crawler.storage.store import StoreError, shared_store
 from crawler.chain.workers import SHARED_POOL, awaited, cores
 
@@ -77,14 +77,10 @@ class ArticlePipeline:
             self.stats.inc_value(f"{SELECTOR_MISS}{name}")
         outcome = await awaited(self.writes.submit_together(self._admit_many, Arrival(
             record, item.body, item.content_type, run_id=self.stats.get_value("run/id"), keys=keys)))
-        self.stats.inc_value(f"articles/{outcome.kind}")
+        for key in outcome_stats(outcome, self.site is not None):
+            self.stats.inc_value(key)
         if outcome.kind == "empty":
             raise DropItem(f"empty body, not stored: {item.url}")
-        if outcome.kind == "new":
-            if not record["published"]:
-                self.stats.inc_value("articles/missing_date")
-            if self.site is not None and not record["extractor"].startswith("site:"):
-                self.stats.inc_value("articles/fallback")
         return outcome.record
 
 

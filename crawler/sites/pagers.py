@@ -38,7 +38,7 @@ from crawler.article.extract import select, whole_document
 from crawler.article.text import normalize_space
 from crawler.sites import jpage
 
-PAGER_STAT = "list_pages/pager/"  # + pager name: the run stat of next list pages it found
+PAGER_STAT = "list_pages/pager/"  # + pager name: the run stat of next list pages it found (crawl_runs.pagers)
 PAGE_PARAMS = ("page", "pageindex", "pageno", "pagenum", "pagenumber", "currentpage", "curpage", "currpage",
                "cpage", "pn", "p", "pg", "pageid", "page_no", "page_index")
 _PAGE_EXT = r"(?:s?html?|jhtml|jsp|php|aspx?|do|action)"

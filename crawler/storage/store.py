@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +30,18 @@ RUN_COUNTERS = (
     "empty_bodies", "missing_dates", "fallbacks", "errors",
 )
 LIST_PAGE_COUNTERS = ("list_pages", "list_pages_not_modified", "article_links")  # schema 2
-RUN_TALLIES = ("pagers", "selector_misses")  # JSON objects {name: count}, schema 11
+RUN_TALLIES = ("pagers", "selector_misses")  # JSON objects {name: count}, schema 12
 
 
 def _run_counts(counts: dict) -> dict:
-    """A run's crawl_runs columns from its counts (see crawler.crawl.runs.run_counts)."""
+    """A run's crawl_runs columns from its counts (crawler.storage.runcounts.run_counts, or a
+    crawl_runs row, whose tallies are JSON already)."""
     return {**{name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
-            **{name: json.dumps(counts.get(name) or {}, sort_keys=True) for name in RUN_TALLIES}}
+            **{name: _tally_json(counts.get(name)) for name in RUN_TALLIES}}
+
+
+def _tally_json(tally: dict | str | None) -> str:
+    return tally if isinstance(tally, str) else json.dumps(tally or {}, sort_keys=True)
 
 
 class StoreError(Exception):
@@ -752,6 +757,36 @@ class Store:
         """The counts so far of a running run (what a killed run had done stays visible)."""
         with self.transaction():
             self._update("crawl_runs", run_id, _run_counts(counts))
+
+    def add_to_run_counts(self, run_id: int, counts: dict) -> None:
+        """Add to a run's counts (crawl_runs columns: RUN_COUNTERS, LIST_PAGE_COUNTERS and the
+        fault counters): a distributed round's come in parts, from every worker and the writer."""
+        known = set(RUN_COUNTERS + LIST_PAGE_COUNTERS + FAULT_COUNTERS + LATER_FAULT_COUNTERS)
+        added = {name: int(value) for name, value in counts.items() if name in known and value}
+        tallies = {name: counts[name] for name in RUN_TALLIES if counts.get(name)}
+        if added or tallies:
+            with self.transaction():
+                if tallies:
+                    row = self.db.execute(f"SELECT {', '.join(tallies)} FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+                    for (name, more), stored in zip(tallies.items(), row):
+                        tallies[name] = _tally_json(dict(Counter(json.loads(stored or "{}")) + Counter(more)))
+                assignments = [*(f"[{name}] = [{name}] + ?" for name in added), *(f"[{name}] = ?" for name in tallies)]
+                self.db.execute(f"UPDATE crawl_runs SET {', '.join(assignments)} WHERE id = ?",
+                                [*added.values(), *tallies.values(), run_id])
+
+    def run_of(self, site: str, invocation: str) -> dict | None:
+        """The site's run of an invocation (a distributed round), if it has one."""
+        rows = list(self.db.query("SELECT * FROM crawl_runs WHERE site = ? AND invocation = ? ORDER BY id LIMIT 1",
+                                  [site, invocation]))
+        return rows[0] if rows else None
+
+    def meta_value(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta_value(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
 
     def mark_killed_runs(self) -> int:
         """Runs still `running` although no crawler holds the database: their process died."""
