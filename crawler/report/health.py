@@ -69,6 +69,10 @@ def health_flags(history: list[dict]) -> list[dict]:
     if links_before and not latest.get("article_links") and not latest.get("list_pages_not_modified"):
         flags.append(_flag("no_articles", f"no article links on the list pages (earlier runs found up to "
                                           f"{links_before}): list layout changed, or the site blocks us"))
+    if latest.get("needs_browser") and not latest.get("article_links"):
+        flags.append(_flag("needs_browser", f"needs a browser: {latest['needs_browser']} list page(s) without links are "
+                                            "drawn by script or answer with a script challenge; set render = True in "
+                                            "the site module (crawl --url: --render)"))
     for name, column, among, what in _RATES:
         jump = _rate_jump(latest, before, column, among)
         if jump:
@@ -149,7 +153,7 @@ WHERE status != 'running'
 
 _RUN_FIELDS = ("id", "started_at", "status", "finish_reason", "pages_fetched", "articles_new", "duplicates",
                "skipped_known", "http_errors", "empty_bodies", "missing_dates", "fallbacks", "article_links",
-               "list_pages_not_modified")
+               "list_pages_not_modified", "needs_browser")
 
 BROKEN_SITES_SQL = f"""
 SELECT site, last_run, reasons FROM (

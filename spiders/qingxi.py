@@ -1,0 +1,23 @@
+"""清溪区人民政府 (demo): a district portal drawn by script from a JSON API.
+
+Its list and article pages arrive as empty shells (`<ul id="newsList"></ul>`,
+`<div id="zoom"></div>`) that an XMLHttpRequest to `/api/cms/article/...` fills in: only a
+browser sees the links and the text.
+"""
+from crawler.site import SiteSpider
+
+
+class QingxiSpider(SiteSpider):
+    name = "qingxi"
+    allowed_domains = ["www.qingxi.gov.test"]
+    start_urls = ["http://www.qingxi.gov.test/xwzx/qxyw/"]
+    render = True
+
+    article_links = "#newsList li > a"
+    next_page = "#pageBar a.next"
+    fields = {
+        "title": "#artTitle",
+        "published": "#artTime",
+        "source": "#artSource",
+        "body": "#zoom",
+    }
