@@ -261,3 +261,11 @@ def test_demo_without_a_browser_skips_the_scripted_sites_in_one_line_each(tmp_pa
     assert crawl.returncode == 3
     assert crawl.stderr.strip() == ("crawler crawl: rendering needs a browser, and /nonexistent/chromium is not "
                                     "installed (run `make browser-deps`)")
+
+
+def test_fixture_save_warns_that_it_fetches_a_rendering_site_as_plain_http(server, tmp_path):
+    project = copy_project(tmp_path / "project")
+    url = f"http://{QINGXI.host}{QINGXI.url_of(QINGXI.articles[0])}"
+    result = run_crawler("fixture", "save", url, "--proxy", server.url, cwd=project)
+    assert result.stderr.splitlines()[0].startswith(
+        "warning: qingxi has render = True, and fixture save fetches plain HTTP, not the page as the browser draws it")
