@@ -35,6 +35,10 @@ CASES = [
     ("a dead link each run", [run(http_errors=1), run(http_errors=1, pages_fetched=5, articles_new=1)], set()),
     ("last run failed", [run(), run(status="failed", pages_fetched=0, article_links=0, articles_new=0,
                                     finish_reason="finished")], {"failed", "no_articles"}),
+    ("drawn by script from the first run", [run(article_links=0, articles_new=0, needs_browser=1)], {"needs_browser"}),
+    ("challenge answered 412 now", [run(), run(status="partial", pages_fetched=2, http_errors=1, article_links=0,
+                                               articles_new=0, needs_browser=1)], {"needs_browser", "no_articles"}),
+    ("a scripted list page beside lists with links", [run(needs_browser=1)], set()),
     ("interrupted runs say nothing", [run(), run(status="interrupted", article_links=0, articles_new=0),
                                       run(status="killed", article_links=0)], set()),
 ]
