@@ -83,6 +83,30 @@ def test_an_empty_layout_div_beside_a_script_is_no_sign():
     assert browser_signs(Selector(text=page), 200) is None
 
 
+# --- which crawlers render ------------------------------------------------------------------------
+def test_only_a_rendering_site_gets_the_rendering_handler():
+    from scrapy.utils.project import get_project_settings
+
+    from crawler.sites.spider import site_classes
+
+    sites = site_classes()
+    for name, spider in sites.items():
+        settings = get_project_settings()
+        spider.update_settings(settings)
+        handlers = settings.getdict("DOWNLOAD_HANDLERS")
+        if name in SCRIPTED_SITES:
+            assert handlers == {scheme: "crawler.crawl.rendering.RenderingHandler" for scheme in ("http", "https")}
+        else:  # Scrapy's own handlers, as before rendering existed
+            assert handlers == {}, name
+
+
+def test_a_bad_render_value_is_refused_when_the_site_module_loads():
+    from crawler.site import SiteSpider
+
+    with pytest.raises(ValueError, match='render must be True, False or "lists", not \'yes\''):
+        type("Bad", (SiteSpider,), {"name": "bad", "render": "yes"})
+
+
 # --- real crawls -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def server():

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -49,6 +50,7 @@ _HOLDS_TEXT = """([query, xpath]) => {
   return Array.from(document.querySelectorAll(query)).some(node => (node.textContent || "").trim());
 }"""
 _PARSEL_ONLY = re.compile(r"::(?:attr\([^)]*\)|text)$")  # parsel's pseudo-elements: browsers know none
+_HANDLERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # crawler -> its RenderingHandler
 
 
 def browser_query(query: str) -> str:
@@ -59,10 +61,19 @@ def browser_query(query: str) -> str:
 class RenderingHandler(ScrapyPlaywrightDownloadHandler):
     lazy = False  # started with the crawl: scrapy-playwright starts Playwright when the engine starts
 
+    @classmethod
+    def from_crawler(cls, crawler):
+        """One handler for both schemes of a crawler (Scrapy builds one per scheme): one
+        Playwright, one browser and one bound on open pages per site."""
+        if crawler not in _HANDLERS:
+            _HANDLERS[crawler] = cls(crawler)
+        return _HANDLERS[crawler]
+
     def __init__(self, crawler):
         super().__init__(crawler)
         settings = crawler.settings
         self.crawler = crawler
+        self.closed = False
         self.timeout = settings.getfloat("RENDER_TIMEOUT")
         self.wait_ms = settings.getfloat("RENDER_WAIT") * 1000
         self.context_pages = settings.getint("RENDER_CONTEXT_PAGES")
@@ -78,6 +89,11 @@ class RenderingHandler(ScrapyPlaywrightDownloadHandler):
         self.process_request_headers = None
         self.abort_request = _decoration
         self.user_agent = settings.get("USER_AGENT")
+
+    async def close(self) -> None:
+        if not self.closed:  # called once per scheme
+            self.closed = True
+            await super().close()
 
     def wants_browser(self, request) -> bool:
         if request.meta.get("dont_obey_robotstxt"):  # robots.txt itself
