@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The pinned wheels, kept: installs come from them, and tests/test_packaging.py installs the
+# project's own wheel from them into an empty venv, offline.
+WHEELS := $(VENV)/wheels
 
 .PHONY: install demo test bench clean redis-deps browser-deps screenshots
 
@@ -11,9 +14,12 @@ install: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt -w $(WHEELS)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-index --find-links $(WHEELS) \
+		-r requirements.txt -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+	@echo "installed: $(BIN)/crawler. Put it on PATH for this shell with: . $(BIN)/activate"
 
 demo: install
 	$(BIN)/crawler demo

@@ -42,13 +42,15 @@ from crawler.chain.workers import cores, start_pool
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-DATASET = ROOT.parent / "shared" / "data" / "chinese_wced"
+# ../shared beside the clone (or beside a worktree's parent folder)
+SHARED = next((p / "shared" for p in ROOT.parents if (p / "shared" / "eval").is_dir()), ROOT.parent / "shared")
+DATASET = SHARED / "data" / "chinese_wced"
 RESULTS = HERE / "results" / "extract.json"
 
 
 def _score_module():
     """../shared/eval/score.py, for its F1 metric (not copied: it is the project's yardstick)."""
-    spec = importlib.util.spec_from_file_location("score", ROOT.parent / "shared" / "eval" / "score.py")
+    spec = importlib.util.spec_from_file_location("score", SHARED / "eval" / "score.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

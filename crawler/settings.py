@@ -22,6 +22,9 @@ DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# A request that failed for good gets one line, the spider's "fetch failed" warning; Scrapy's
+# own "Gave up retrying" line goes to the log file only.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 COOKIES_ENABLED = False

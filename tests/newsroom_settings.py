@@ -10,4 +10,5 @@ PROXY_URL = os.environ["NEWSROOM_PROXY"]
 # Our own server on loopback: no need to pace requests.
 AUTOTHROTTLE_ENABLED = False
 DOWNLOAD_DELAY = 0
+RETRY_BACKOFF_BASE = 0.1  # and no need to wait long before a retry
 CONCURRENT_REQUESTS_PER_DOMAIN = 4

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import connect
 from crawler.report.health import register_sql_functions
 from crawler.serve.app import dashboard
 from datasette_server import serving
@@ -19,7 +20,8 @@ from test_serve import seed_phrase
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 CHART_TIMEOUT_MS = 20_000
-README_SCREENSHOTS = ("dashboard.png", "search.png")
+README_SCREENSHOTS = ("dashboard.png", "search.png", "article.png")
+INTERNAL_TABLES = {"meta", "raw_pages", "frontier", "list_validators", "lsh_bands", "minhashes"}
 
 pytestmark = pytest.mark.browser
 
@@ -96,3 +98,46 @@ def test_dashboard_draws_every_chart_from_the_store(page, demo_db, screenshots):
             assert page.locator(marks).count() == len(rows), slug
     page.screenshot(path=screenshots / "dashboard.png", full_page=True)
     assert not page.errors
+
+
+def test_an_article_page_reads_as_the_article_with_links_to_its_copies(page, demo_db, screenshots):
+    with connect(demo_db) as db:
+        article = db.execute("SELECT * FROM articles WHERE id IN (SELECT duplicate_of FROM duplicates) "
+                             "ORDER BY id LIMIT 1").fetchone()
+        copies = [url for (url,) in db.execute("SELECT url FROM duplicates WHERE duplicate_of = ? "
+                                               "ORDER BY fetched_at, id", [article["id"]])]
+    page.goto(f"/demo/articles/{article['id']}")
+    heading = page.locator("article h1")
+    assert heading.inner_text() == article["title"]
+    line = page.evaluate("parseFloat(getComputedStyle(document.querySelector('article h1')).lineHeight)")
+    box = heading.bounding_box()
+    assert box["height"] < 2.5 * line and box["width"] > 400  # a line or two, not a character per line
+    assert page.locator("article .body p").all_inner_texts() == article["body"].split("\n")
+    byline = page.inner_text("article .byline")
+    for value in (article["published"] or "no date given", article["source"], article["site"]):
+        assert value in byline
+    assert page.locator("article a.original").get_attribute("href") == article["url"]
+    assert page.locator("article a.copy").evaluate_all("links => links.map(a => a.href)") == copies
+    page.screenshot(path=screenshots / "article.png", full_page=True)
+    assert not page.errors
+
+
+def test_the_home_page_lists_articles_first_and_no_internal_table(page, screenshots):
+    page.goto("/")
+    listed = page.locator("a[href^='/demo/']").all_inner_texts()
+    assert listed[0] == "articles" and {"duplicates", "crawl_runs"} <= set(listed)
+    assert not INTERNAL_TABLES & set(listed)
+    page.goto("/demo")
+    assert not INTERNAL_TABLES & set(page.locator("div.db-table h3 a").all_inner_texts())
+    page.screenshot(path=screenshots / "home.png", full_page=True)
+
+
+def test_the_articles_table_shows_its_first_rows_without_scrolling(page, screenshots):
+    page.goto("/demo/articles")
+    assert page.locator("details.column-help").get_attribute("open") is None  # folded
+    assert not page.locator("dl.column-descriptions").is_visible()
+    first = page.locator("table.rows-and-columns tbody tr").first.bounding_box()
+    assert first["y"] < page.viewport_size["height"]
+    title = page.locator("table.rows-and-columns tbody td.col-title").first.bounding_box()
+    assert title["width"] > 150  # the headline is not squeezed into one character per line
+    page.screenshot(path=screenshots / "articles-table.png")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,32 @@ def test_unknown_site_is_a_one_line_configuration_error(tmp_path):
     result = run_crawler("extract", "--site", "nosuchsite", str(tmp_path / "x.html"))
     assert result.returncode == 3
     assert "unknown site" in result.stderr and "Traceback" not in result.stderr
+
+
+MARKUP = Path(__file__).parent / "markup" / "html"
+
+
+def test_explain_names_the_rule_behind_each_field():
+    result = run_crawler("extract", "--explain", str(MARKUP / "trs_pubdate.html"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("trs_pubdate.html") and lines[1].split() == ["extractor", "generic"]
+    rules = {field: lines[lines.index(next(l for l in lines if l.split()[:1] == [field])) + 1].split("<- ")[1]
+             for field in ("title", "published", "source", "body")}
+    assert rules == {"title": 'heading <div class="detail_title">, agreeing with <title> or the title meta tag',
+                     "published": "labelled date in the byline (the meta tag's '2019-07-25 16:41' disagrees)",
+                     "source": "meta tag",
+                     "body": 'CMS container .TRS_Editor <div class="TRS_Editor">'}
+
+
+def test_explain_says_why_a_body_is_empty(tmp_path):
+    frames = tmp_path / "frames.html"
+    frames.write_text('<html><head><title>某某县人民政府</title></head><frameset rows="120,*">'
+                      '<frame src="/top.htm"><frame src="/art/2024/3/12/art_1_1.html"></frameset></html>')
+    result = run_crawler("extract", "--explain", str(frames), str(tmp_path / "missing.html"))
+    assert result.returncode == 1  # the missing file
+    out = result.stdout
+    assert "body       (empty)" in out and "title      (empty)" in out
+    assert ("<- empty: the generic extractor's best (no text block on the page) has 0 Chinese characters, fewer "
+            "than 40; trafilatura found 0; the page shows other pages in frames: /top.htm, /art/2024/3/12/art_1_1.html") in out
+    assert "missing.html\n  error: FileNotFoundError" in out and "Traceback" not in result.stderr

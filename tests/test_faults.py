@@ -225,17 +225,19 @@ def test_a_site_module_with_a_syntax_error_does_not_stop_the_other_sites(tmp_pat
     assert integrity(project / "a.db") == "ok"
 
 
-def test_a_selector_that_matches_nothing_is_flagged_not_a_crash(tmp_path):
+def test_a_selector_that_matches_nothing_is_a_failed_run_not_a_crash(tmp_path):
     site = FaultSite([("utf8", n) for n in range(1, 4)], [])
     project = make_project(tmp_path)
     with FaultServer(site, lifetime=120) as server:
         result = crawl(project, server, "crawl", "faultsite", "--db", str(project / "s.db"),
                        env={"FAULT_SITE_ARTICLE_LINKS": "ul.renamed-in-the-redesign a"})
-    assert result.returncode == 0
+    assert result.returncode == 1  # no article link on any list page: the site is broken for us
     assert "Traceback" not in result.stderr
     assert "no article links on list page" in result.stderr
+    assert "failed: faultsite (no_links)" in result.stderr
+    assert [line.split()[:2] for line in result.stdout.splitlines()[1:2]] == [["faultsite", "no_links"]]
     run = run_row(project / "s.db")
-    assert (run["empty_lists"], run["articles_new"]) == (1, 0)
+    assert (run["status"], run["empty_lists"], run["articles_new"]) == ("no_links", 1, 0)
     assert integrity(project / "s.db") == "ok"
 
 

@@ -51,6 +51,26 @@ def test_body_from_cms_containers_and_by_density(container):
     assert record["title"] == "全县召开一季度重大项目观摩推进会"
 
 
+@pytest.mark.parametrize("heading, page_title", [
+    ("<h1>全县召开一季度重大项目观摩推进会</h1>", "全县召开一季度重大项目观摩..._某某县人民政府"),  # <title> cut short
+    ('<h1><span class="tag">原创</span>全县召开一季度重大项目观摩推进会</h1>', "全县召开一季度重大项目观摩推进会_某某县人民政府"),
+    ('<div class="title">全县召开一季度重大项目观摩推进会 <span>某某县发展和改革局</span></div>', "全县召开一季度重大项目观摩推进会"),
+    ('<h1 class="logo">某某县人民政府</h1><h2>全县召开一季度重大项目观摩推进会</h2>', "某某县人民政府"),
+])
+def test_the_headline_without_badges_departments_or_the_site_name(heading, page_title):
+    html = page(f'{heading}<div class="TRS_Editor">{paragraphs_html()}</div>', title=page_title)
+    assert extract(html)["title"] == "全县召开一季度重大项目观摩推进会"
+
+
+@pytest.mark.parametrize("lead", ["<p>{}</p>", '<div style="text-indent:2em">{}</div>'])
+def test_a_lead_paragraph_beside_the_content_div_is_kept(lead):
+    summary = '<div class="summary">摘要：全县一季度重大项目观摩推进会召开，观摩团察看20个重大产业项目。</div>'
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[1:])
+    html = page(f'<h1>全县召开一季度重大项目观摩推进会</h1>{summary}<div class="main">{lead.format(PARAGRAPHS[0])}'
+                f'<div class="news_content">{body}</div></div>')
+    assert extract(html)["body"].split("\n") == PARAGRAPHS
+
+
 def test_government_meta_tags_fill_the_fields():
     head = """<meta name="ArticleTitle" content="全县召开一季度重大项目观摩推进会">
 <meta name="PubDate" content="2024-03-12 09:30"><meta name="ContentSource" content="某某县融媒体中心">

@@ -66,6 +66,14 @@ def wait_for(condition, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def table_rows(output: str) -> list[dict]:
+    """The rows of a table that `crawler crawl` or `crawler report` printed, by header."""
+    lines = [line.split() for line in output.splitlines()]
+    header = next(i for i, line in enumerate(lines) if line[:1] == ["site"])
+    width = len(lines[header])
+    return [dict(zip(lines[header], line)) for line in lines[header + 1:] if len(line) >= width - 1]
+
+
 def count_articles(db: Path) -> int:
     try:
         return rows(db, "SELECT COUNT(*) FROM articles")[0][0]
@@ -96,6 +104,10 @@ def test_second_run_requests_no_known_article_and_adds_no_rows(tmp_path, validat
         assert list_requests(again) == [("/news/", 304)]
         assert again[1]["if_none_match" if "etag" in validators else "if_modified_since"]
         assert run["list_pages_not_modified"] == 1 and run["skipped_known"] == 0
+        # A 304 is a healthy rerun, not a list page without links: no warning, counted apart.
+        assert "no article links" not in second.stderr and run["empty_lists"] == 0
+        assert table_rows(second.stdout)[0]["not_modified"] == "1"
+        assert table_rows(report(db).stdout)[0]["not_modified"] == "1"
     else:  # list page 1 holds only known articles: paging ends there
         assert list_requests(again) == [("/news/", 200)]
         assert run["skipped_known"] == 5 and run["article_links"] == 5
@@ -225,11 +237,11 @@ def report(db: Path, *args: str) -> subprocess.CompletedProcess:
     return run_crawler("report", "--db", str(db), *args)
 
 
-@pytest.mark.parametrize("change, flags", [
-    ("lists", {"no_articles"}),
-    ("articles", {"fallbacks", "missing_dates"}),
+@pytest.mark.parametrize("change, flags, status", [
+    ("lists", {"no_articles"}, "no_links"),
+    ("articles", {"fallbacks", "missing_dates"}, "ok"),
 ], ids=["list-layout", "article-layout"])
-def test_a_site_whose_layout_changed_is_flagged_by_report(tmp_path, change, flags):
+def test_a_site_whose_layout_changed_is_flagged_by_report(tmp_path, change, flags, status):
     db = tmp_path / "news.db"
     with Newsroom(articles=12) as site:
         assert crawl(site, db).returncode == 0
@@ -242,7 +254,10 @@ def test_a_site_whose_layout_changed_is_flagged_by_report(tmp_path, change, flag
 
         site.relayout(**{change: True})
         site.publish(3)
-        assert crawl(site, db).returncode == 0
+        changed = crawl(site, db)
+    # No article link on any list page: the run itself says the site is broken (exit 1).
+    assert changed.returncode == (0 if status == "ok" else 1)
+    assert table_rows(changed.stdout)[0]["status"] == status
     flagged = report(db)
     assert flagged.returncode == 1
     assert f"FLAGGED newsroom: {sorted(flags)[0]}" in flagged.stdout
@@ -266,6 +281,26 @@ def test_a_site_that_blocks_the_crawler_is_flagged_after_two_runs(tmp_path):
     twice = report(db, "--json")
     assert twice.returncode == 1
     assert {f["flag"] for f in json.loads(twice.stdout)["sites"][0]["flags"]} == {"no_articles", "http_errors"}
+
+
+def test_a_site_that_is_down_gets_one_line_per_failed_request_and_is_reported_unreachable(tmp_path):
+    db = tmp_path / "news.db"
+    with Newsroom(articles=6) as site:
+        assert crawl(site, db).returncode == 0
+    down = crawl(site, db)  # the server is gone: its port refuses connections
+    assert down.returncode == 1
+    assert "Traceback" not in down.stderr
+    lines = down.stderr.strip().splitlines()
+    # robots.txt and the list page failed, a line each, then the command's summary line
+    assert len(lines) == 3, down.stderr
+    assert "robots.txt of www.newsroom.test not fetched" in lines[0] and "Connection was refused" in lines[0]
+    assert "fetch failed: http://www.newsroom.test/news/" in lines[1]
+    assert lines[2] == "failed: newsroom (failed)"
+    run = connect(db).execute("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()
+    assert (run["status"], run["unreachable"], run["list_pages"]) == ("failed", 1, 0)
+    flagged = json.loads(report(db, "--json").stdout)["sites"][0]["flags"]
+    assert {flag["flag"] for flag in flagged} == {"failed", "unreachable"}  # not "layout changed"
+    assert "the site is down" in next(f["message"] for f in flagged if f["flag"] == "unreachable")
 
 
 def test_report_of_a_missing_database_is_one_line(tmp_path):

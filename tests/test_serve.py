@@ -18,7 +18,7 @@ from crawler.serve.plugin import short_search_target
 from crawler.report.health import broken_sites, load_runs, site_reports
 from crawler.chain.process import admit
 from crawler.demo.scripted import SCRIPTED_SITES
-from crawler.serve.app import ARTICLE_COLUMNS, metadata
+from crawler.serve.app import ARTICLE_COLUMNS, MIN_RATE_ARTICLES, dashboard, metadata
 from crawler.storage.store import MIGRATIONS, Store
 from datasette_server import get_json, serving, sql_rows
 
@@ -173,6 +173,21 @@ def test_broken_site_query_flags_exactly_what_crawler_report_flags(tmp_path):
     store.close()
 
 
+def test_dashboard_rates_leave_out_runs_with_too_few_articles_and_show_the_counts(tmp_path):
+    """One article page with an empty body is a rate of 100%: such a run is not charted."""
+    store = Store(tmp_path / "t.db")
+    _runs(store, "a", {"articles_new": 9, "empty_bodies": 1}, {"articles_new": 0, "empty_bodies": 1},
+          {"articles_new": MIN_RATE_ARTICLES - 1, "missing_dates": 2})
+    charts = dashboard("t")["charts"]
+    empty = [tuple(row) for row in store.db.execute(charts["empty-body-rate"]["query"])]
+    undated = [tuple(row) for row in store.db.execute(charts["missing-date-rate"]["query"])]
+    store.close()
+    assert [row[2:] for row in empty] == [(0.1, 1, 10)]  # rate, empty bodies, articles seen
+    assert [row[2:] for row in undated] == [(0.0, 0, 9)]  # the run with 4 new articles is left out
+    tooltip = [field["field"] for field in charts["empty-body-rate"]["display"]["encoding"]["tooltip"]]
+    assert tooltip == ["site", "started_at", "empty_body_rate", "empty_bodies", "articles_seen"]
+
+
 # --- metadata -----------------------------------------------------------------------------------
 def test_column_descriptions_are_the_documented_schema(tmp_path):
     readme = (ROOT / "docs" / "analysts.md").read_text("utf-8")
@@ -190,6 +205,8 @@ def test_metadata_has_facets_sorts_and_canned_queries():
     assert tables["articles"]["facets"] == ["site", "extractor", "published_month", "script"]
     assert tables["articles"]["sort_desc"] == "published"
     assert tables["articles"]["label_column"] == "title"
+    internal = {"meta", "raw_pages", "frontier", "list_validators", "lsh_bands", "minhashes"}
+    assert {name for name, table in tables.items() if table.get("hidden")} == internal
 
 
 # --- the server over the demo database ----------------------------------------------------------
@@ -215,7 +232,8 @@ def test_two_character_search_falls_back_to_like_and_says_so(demo_server, demo_d
     query = "海陵"
     with connect(demo_db) as db:
         expected = [row[0] for row in db.execute(
-            "SELECT id FROM articles WHERE instr(title, ?) OR instr(body, ?) ORDER BY id DESC", [query, query])]
+            "SELECT id FROM articles WHERE instr(title, ?) OR instr(body, ?) "
+            "ORDER BY published IS NULL, published DESC, id DESC", [query, query])]
     assert expected
     rows = get_json(demo_server, "/demo/search.json", q=query, _shape="array")
     assert [row["id"] for row in rows] == expected
@@ -224,6 +242,17 @@ def test_two_character_search_falls_back_to_like_and_says_so(demo_server, demo_d
         assert page.geturl() == f"{demo_server}/demo/search?q=%E6%B5%B7%E9%99%B5"
         html = page.read().decode("utf-8")
     assert "LIKE scan" in html and "1 or 2 characters" in html
+
+
+def test_search_lists_the_most_recently_published_first(demo_server, demo_db):
+    phrase = "负责人"  # in many demo articles, published over years, in no order of their ids
+    with connect(demo_db) as db:
+        expected = [row[0] for row in db.execute(
+            "SELECT id FROM articles WHERE instr(title, ?) OR instr(body, ?) "
+            "ORDER BY published IS NULL, published DESC, id DESC", [phrase, phrase])]
+    rows = get_json(demo_server, "/demo/search.json", q=phrase, _shape="array")
+    assert len(rows) > 3 and [row["id"] for row in rows] == expected
+    assert expected != sorted(expected, reverse=True)  # newest by date is not newest by id here
 
 
 def test_facets_and_links_from_copies_to_originals(demo_server, demo_db):

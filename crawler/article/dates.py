@@ -15,8 +15,8 @@ _TIME = r"(?:\s*(?:T|\s)?\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(
 _ISO_OFFSET = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})"
 )
-_YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*日?" + _TIME)
-_YY_MD = re.compile(r"(?<![\d-])(\d{2})-(\d{2})-(\d{2})(?![\d-])" + _TIME)
+_YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*[-/.年]\s*|\s+(?=\d{1,2}\s*/))(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*日?" + _TIME)
+_YY_MD = re.compile(r"(?<![\d./-])(\d{2})([-./])(\d{2})\2(\d{2})(?![\d./-])" + _TIME)
 _MD = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*日" + _TIME)
 _HAN_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "○": 0, "Ｏ": 0, "O": 0}
 _HAN_YMD = re.compile(rf"([{''.join(_HAN_DIGITS)}]{{4}})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日")
@@ -32,6 +32,15 @@ def _han_number(text: str) -> int:
         return _HAN_DIGITS.get(text, -1)
     tens, _, units = text.partition("十")
     return (_HAN_DIGITS.get(tens, -1) if tens else 1) * 10 + (_HAN_DIGITS.get(units, -1) if units else 0)
+
+
+def _century(yy: int, year: int | None, now: datetime) -> int:
+    """The full year of a two-digit one (`19-09-18`): the context's year when it ends in those
+    digits (the URL's date folder), else the latest year not after `now`."""
+    if year and year % 100 == yy:
+        return year
+    full = now.year - now.year % 100 + yy
+    return full if full <= now.year else full - 100
 
 
 def _valid(value: datetime, now: datetime) -> bool:
@@ -68,7 +77,8 @@ def _absolute(text: str, now: datetime, year: int | None) -> str | None:
             return found
     m = _YY_MD.search(text)
     if m:
-        found = _build(2000 + int(m.group(1)), *m.groups()[1:], now)
+        yy, _, mo, d, hh, mi, ss = m.groups()
+        found = _build(_century(int(yy), year, now), mo, d, hh, mi, ss, now)
         if found:
             return found
     m = _MD.search(text)

@@ -3,24 +3,29 @@
 The chain, field by field: the site's own selectors when it has a site module, then the generic
 government-page extractor (standard meta tags of 国办发〔2017〕47号, CMS body containers, a
 text-density score suited to Chinese), then trafilatura for the body. The result records which
-extractor produced the body. Everything here is a pure function of the page bytes and URL.
+extractor produced the body; `extract(..., trace={})` also says which rule produced each field
+and, for an empty body, why (`crawler extract --explain`). Everything here is a pure function
+of the page bytes and URL. The words it looks for are in `crawler.article.patterns`.
 """
 from __future__ import annotations
 
 import codecs
 import copy
 import re
-from itertools import islice
 from dataclasses import dataclass
+from itertools import islice
 
 import parsel
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 
-from crawler.article.dates import date_from_url
+from crawler.article.dates import date_from_url, parse_date
 from crawler.article.decode import decode_html
 from crawler.article.items import RawArticle
-from crawler.article.text import CJK, normalize_space
+from crawler.article.patterns import (ARTICLE_END, CMS_BODIES, DATE_LABELS, FURNITURE_BLOCK_TAGS, FURNITURE_NAME,
+                                      INFO_CLASS, INFO_ID, LOGO_NAME, META, ORGANISATION, SITE_NAME_META, SITE_WORDS,
+                                      SUMMARY_CLASSES, TITLE_NAME, TITLE_SEPARATOR, UNFOLD)
+from crawler.article.text import CJK, is_boilerplate, normalize_space
 
 TEXT_FIELDS = ("title", "published", "source", "author", "summary")
 MIN_BODY_CHARS = 40  # fewer CJK characters than this is not an article body
@@ -34,46 +39,27 @@ _BLOCK_TAGS = {
 _SKIP_TAGS = {"script", "style", "noscript", "iframe", "template", "select", "option", "button", "svg", "textarea"}
 _CSS = HTMLTranslator()
 
-# Meta tag names by field, most specific first; matched case-insensitively on name= or property=.
-_META = {
-    "title": ("articletitle", "og:title"),
-    "published": ("pubdate", "publishdate", "article:published_time", "og:article:published_time",
-                  "publish_time", "published_time", "firstpublishedtime", "dc.date", "date"),
-    "source": ("contentsource", "source", "og:article:source"),
-    "author": ("author", "article:author", "dc.creator"),
-}
-# Body containers of the CMS products that most government sites run on, then common names.
-_CMS_BODIES = (
-    ".TRS_Editor", ".TRS_UEDITOR", ".Custom_UnionStyle", "#zoom", "#Zoom", "#UCAP-CONTENT",
-    "#fontzoom", ".pages_content", ".article-content", ".article_content", "#article_content",
-    ".art_con", ".news_content", ".content_text", ".contentText", "#content", ".content",
-    ".detail-content", ".zw", "#zw", "article", ".article",
-)
-_CMS_INDEX = {query: index for index, query in reversed(list(enumerate(_CMS_BODIES)))}
-# Byline blocks (date, source, author) by their class or id names.
-_INFO_CLASS = re.compile("info|meta|time|date|source|attr")
-_INFO_ID = re.compile("info|time|date")
-_DATE_LABEL = re.compile(
-    r"(?:发布时间|发布日期|发表时间|发文日期|成文日期|时间|日期|发布于|更新时间)\s*[:：]?\s*"
-    r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2})?)?)"
-)
-# A full date (year, month, day) as date stamps write it, and one with a time of day.
-_FULL_DATE = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)(?:\s*日)?(?:\s*\d{1,2}[:：]\d{2}(?::\d{2})?)?")
+_CMS_INDEX = {query: index for index, query in reversed(list(enumerate(CMS_BODIES)))}
+# A date as bylines print it: a full year, or a two-digit one (`19-09-18`, `19.09.18`).
+_YMD = r"(?:19|20)\d{2}(?:\s*[-/.年]\s*|\s+(?=\d{1,2}\s*/))\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)\s*日?"
+_YY_MD = r"(?<![\d.:/-])\d{2}(?P<sep>[-./])\d{2}(?P=sep)\d{2}(?![\d.:/-])"
+_CLOCK = r"(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2})?)?"
+_DATE_LABEL = re.compile(rf"(?:{DATE_LABELS})\s*[:：]?\s*((?:{_YMD}|{_YY_MD}){_CLOCK})")
+_STAMP = re.compile(rf"(?<!\d)(?:{_YMD}|{_YY_MD}){_CLOCK}")
 _DATE_WITH_TIME = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)(?:\s*日)?\s*\d{1,2}[:：]\d{2}")
-_FURNITURE_BLOCK_TAGS = ("div", "ul", "ol", "dl", "table", "section", "aside", "nav", "p", "span", "td")
-# Class or id names of blocks that are not article text, whatever the CMS.
-_FURNITURE_NAME = re.compile(
-    r"comment|pinglun|reply|related|xiangguan|recommend|tuijian|share|fenxiang|footer|sidebar|"
-    r"\bnav|breadcrumb|crumb|position|location|toolbar|pager|pagination|\bad\b|advert|qrcode|erweima|"
-    r"promo|weixin|wechat|\bwx[-_]",
-    re.IGNORECASE,
-)
-# A line that starts what comes after an article: related lists, comments.
-_ARTICLE_END = re.compile(
-    r"^[【\[]?(?:相关(?:报道|新闻|文章|内容|阅读|链接|稿件|专题)|延伸阅读|推荐阅读|热门推荐|猜你喜欢|"
-    r"文章评论|发表评论|网友评论|我要评论|最新评论|评论列表)[】\]]?\s*[:：]?\s*$"
-)
-_SUMMARY_CLASSES = ("daodu", "summary", "abstract", "zhaiyao", "lead", "intro", "description")
+# After a date in prose (an event: `2019年7月20日上午，…`) a clause goes on at once; after a
+# byline's stamp comes a space, a time, a label (来源, 作者, 浏览...) or the end.
+_PROSE_AFTER = re.compile(rf"[，,。、；]|\s*[（(]|[{CJK}](?<![来作浏点阅编责发信文字稿出审校星周第])")
+_PROSE_BEFORE = re.compile(r"(?:[于在至到从自截止为是]|截至)\s*$")
+_PUBLISHED_IN = re.compile(r"于\s*(\d{4}年\d{1,2}月\d{1,2}日)\s*发表")
+# A date a script writes into the page: `var pubdata = "2019-07-22"; document.write(pubdata)`.
+_SCRIPT_DATE = re.compile(rf"""["']\s*({_YMD}{_CLOCK})\s*["']""")
+_ASSIGNED = re.compile(r"([A-Za-z_$][\w$]*)\s*=\s*$")
+_SCRIPT_WRITE = re.compile(r"(?:document\.write(?:ln)?|\.innerHTML\s*=|\.(?:html|text|append)\s*\()\s*\(?([^;\n]*)")
+_TAG = re.compile(r"<[^>]+>")
+_LINK_BLOCKS = {"p", "li", "div", "dd", "dt", "h3", "h4", "h5", "td", "tr"}
+_ATTACHMENT = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|wps|ofd|zip|rar|7z|txt|jpe?g|png)(?:$|\?)", re.IGNORECASE)
+_SENTENCE_MARKS = re.compile(r"[，。？！：；、“”\"]|\s[,.?!:]")
 
 # The elements with a class or id, in document order: found by libxml2, not by a Python look at
 # every element of the page (the largest cost of a page whose fields are all selected).
@@ -168,6 +154,12 @@ def _body_from(elements, drop: tuple[str, ...] = ()) -> list[str]:
     return lines
 
 
+def _describe(element) -> str:
+    """`<div class="TRS_Editor">`: an element as an operator finds it in the page source."""
+    names = "".join(f' {key}="{element.get(key)}"' for key in ("id", "class") if element.get(key))
+    return f"<{element.tag}{names}>"
+
+
 # --- the generic government-page extractor ---------------------------------------------------------
 def _text_of(element) -> str:
     return normalize_space("".join(element.itertext()))
@@ -184,27 +176,189 @@ def _meta_tags(root) -> dict[str, str]:
 
 
 def _from_meta(tags: dict[str, str], name: str) -> str | None:
-    return next((tags[key] for key in _META[name] if tags.get(key)), None)
+    return next((tags[key] for key in META[name] if tags.get(key)), None)
 
 
-def _generic_title(root, tags: dict[str, str]) -> str | None:
-    if tags.get("articletitle"):
-        return tags["articletitle"]
-    page_title = " ".join(_text_of(t) for t in root.iter("title"))
-    headings = {tag: list(root.iter(tag)) for tag in ("h1", "h2")}
-    titled = [e for e in root.iter() if isinstance(e.tag, str) and "title" in e.get("class", "")]
-    for candidates in (headings["h1"], headings["h2"], titled):
-        for candidate in candidates:
-            text = _text_of(candidate)
-            if len(text) >= 4 and text in page_title:
-                return text
-    h1 = _text_of(headings["h1"][0]) if headings["h1"] else ""
-    if len(h1) >= 4:
-        return h1
-    # `<title>` minus the site-name suffix: `标题_某某市人民政府` -> `标题`
-    return re.split(r"\s*(?:[_|｜]|--?|—+)\s*", page_title)[0] or tags.get("og:title") or None
+# --- the headline --------------------------------------------------------------------------------
+def _key(text: str) -> str:
+    """A headline as compared: without spaces (pages space their headlines differently)."""
+    return re.sub(r"\s+", "", text)
 
 
+def _site_names(root, tags: dict[str, str]) -> set[str]:
+    """What names the site or its column rather than an article: the SiteName / ColumnName meta
+    tags and the logo's alt text."""
+    names = {_key(tags[name]) for name in SITE_NAME_META if tags.get(name)}
+    for element in _WITH_CLASS_OR_ID(root):
+        if element.tag != "img" and LOGO_NAME.search(_names_of(element)):
+            for image in element.iter("img"):
+                names.add(_key(image.get("alt") or image.get("title") or ""))
+            if element.tag in ("a", "h1", "span", "div") and len(_text_of(element)) <= 20:
+                names.add(_key(_text_of(element)))
+        elif element.tag == "img" and LOGO_NAME.search(_names_of(element)):
+            names.add(_key(element.get("alt") or ""))
+    names.discard("")
+    return names
+
+
+def _is_site_name(text: str, names: set[str], loose: bool = True) -> bool:
+    """A known site or column name; `loose`: or one that reads like one (`某某市人民政府网`)."""
+    key = _key(text)
+    return key in names or loose and len(key) <= 20 and bool(SITE_WORDS.search(key))
+
+
+def _name_like(text: str, names: set[str]) -> bool:
+    """Reads as a name (of a site, a column, a department), not as part of a headline: no
+    sentence punctuation, not long."""
+    return _is_site_name(text, names) or len(text) <= 30 and not _SENTENCE_MARKS.search(text)
+
+
+def _strip_site_name(title: str, names: set[str]) -> tuple[str, list[str]]:
+    """A `<title>` or og:title without the site and column names around the headline:
+    `标题_某某市人民政府` -> `标题`, `标题 - 要闻 - 某某日报网` -> `标题`, `某某网 | 标题` ->
+    `标题`; `标题——副题` stays whole unless what follows the dash names a site. Also returns
+    the names cut."""
+    cut: list[str] = []
+    while True:
+        separators = list(TITLE_SEPARATOR.finditer(title))
+        if not separators:
+            return title, cut
+        first, last = separators[0], separators[-1]
+        head, tail = title[:last.start()], title[last.end():]
+        dash = "—" in last.group()
+        if head and (not tail or (_is_site_name(tail, names) if dash else _name_like(tail, names))):
+            cut += [tail] if tail else []
+            title = head
+            continue
+        lead = title[:first.start()]
+        if not lead or _is_site_name(lead, names, loose=False):
+            cut += [lead] if lead else []
+            title = title[first.end():]
+            continue
+        return title, cut
+
+
+def _title_candidates(root):
+    """The elements that may hold the headline: h1-h3 and elements named as titles."""
+    for element in root.iter("h1", "h2", "h3"):
+        yield element, {"h1": 3, "h2": 2, "h3": 1}[element.tag]
+    for element in _WITH_CLASS_OR_ID(root):
+        if element.tag not in ("h1", "h2", "h3", "body", "html", "title", "meta", "img", "input", "li", "a") \
+                and TITLE_NAME.search(_names_of(element)):
+            yield element, 2
+
+
+def _agreement(text: str, head: str, full: str, metas: list[str]) -> int:
+    """How well a heading agrees with the page's other statements of its headline."""
+    key, head_key = _key(text), _key(head).rstrip(".…")  # `<title>` may cut a long headline short
+    if key == head_key or any(key == _key(meta) for meta in metas):
+        return 4
+    rest = full[len(text):] if full.startswith(text) else ""
+    if len(key) < 4:
+        return 2 if rest and TITLE_SEPARATOR.match(rest) else 0  # `金锺国 - 维基百科`
+    if head_key and (head_key.startswith(key) and len(key) >= 0.5 * len(head_key)
+                     or len(head_key) >= 6 and (key.startswith(head_key) or key.endswith(head_key)
+                                                and len(key) - len(head_key) <= 6)):
+        return 3
+    if _key(full).startswith(key):
+        return 2
+    if key in _key(full) or any(key in _key(meta) for meta in metas):
+        return 1
+    return 0
+
+
+def _generic_title(root, tags: dict[str, str], body_element=None) -> tuple[str | None, str]:
+    """The headline, from what a page says about it: the heading near the body, the `<title>`
+    minus the site's name, og:title / ArticleTitle meta, and whether they agree. A site or
+    column name is never the headline. Returns the headline and the rule that gave it."""
+    names = _site_names(root, tags)
+    full = normalize_space(" ".join(_text_of(t) for t in islice(root.iter("title"), 1)))
+    head, cut = _strip_site_name(full, names)
+    names.update(_key(name) for name in cut)
+    named = []
+    for name in META["title"]:
+        value = normalize_space(_TAG.sub("", tags.get(name, "")))
+        if value:
+            named.append((name, _strip_site_name(value, names)[0] if name != "articletitle" else value))
+    metas = [value for _, value in named]
+    scored = []
+    for position, (element, rank) in enumerate(_title_candidates(root)):
+        text = _text_of(element)
+        if not 2 <= len(text) <= 150 or _is_site_name(text, names):
+            continue
+        scored.append((_agreement(text, head, full, metas), rank, len(text), -position, text, element))
+    best = max(scored, default=None, key=lambda s: s[:4])
+    if best and best[0] >= 2:
+        text = best[4]
+        if best[0] == 3 and len(_key(text)) > len(_key(head)) and not head.endswith((".", "…")) \
+                and _beside_headline(_extra(text, head)):
+            text = head  # the heading holds a badge (原创), the byline, a translation or the department too
+        return text, f"heading {_describe(best[5])}, agreeing with <title> or the title meta tag"
+    usable = [(name, value) for name, value in named
+              if len(value) >= 4 and not _is_site_name(value, names, loose=False)]
+    if usable and usable[0][0] == "articletitle":
+        return usable[0][1], "meta tag articletitle"
+    h1 = next((s for s in scored if s[5].tag == "h1" and s[2] >= 6
+               and _before(root, s[5], body_element)), None)
+    if h1:
+        return h1[4], f"the page's {_describe(h1[5])} (nothing else states the headline the same way)"
+    if usable:
+        return usable[0][1], f"meta tag {usable[0][0]}"
+    if len(head) >= 4 and not _is_site_name(head, names):
+        return head, "<title> without the site name" if cut else "<title>"
+    if best and best[0] == 1:
+        return best[4], f"heading {_describe(best[5])}, inside <title>"
+    nearest = _nearest_heading(root, [s[5] for s in scored if s[1] >= 2], body_element)
+    if nearest is not None:
+        return _text_of(nearest), f"heading {_describe(nearest)} nearest before the body"
+    return None, "none: no heading, title meta tag or <title> other than the site's name"
+
+
+def _extra(heading: str, head: str) -> str:
+    """What a heading holds beyond the headline `head` (before or after it)."""
+    key, head_key = _key(heading), _key(head).rstrip(".…")
+    return key[len(head_key):] if key.startswith(head_key) else key[:len(key) - len(head_key)]
+
+
+def _beside_headline(extra: str) -> bool:
+    """Text a heading element holds beside the headline that is not part of it: a badge (原创,
+    独家), a date, a translation, a department's name; not a subtitle (——…, ：…)."""
+    if extra.startswith(("—", "-", "：", ":", "（", "(")):
+        return False
+    name = len(extra) <= 4 or len(extra) <= 15 and bool(ORGANISATION.search(extra))
+    return bool(_STAMP.search(extra)) or not cjk_len(extra) or name and not _SENTENCE_MARKS.search(extra)
+
+
+def _before(root, element, body_element) -> bool:
+    """The element comes before the body container in the page or starts it (or there is no
+    container)."""
+    if body_element is None or any(a is body_element for a in element.iterancestors()):
+        return True
+    for node in root.iter():
+        if node is element:
+            return True
+        if node is body_element:
+            return False
+    return False
+
+
+def _nearest_heading(root, headings: list, body_element):
+    """The last of these headings before the body container, within a few levels of it (a
+    sidebar's headings are not the article's)."""
+    if not headings or body_element is None:
+        return None
+    near = set(islice(body_element.iterancestors(), 4))
+    wanted = {h for h in headings if near.intersection(h.iterancestors())}
+    nearest = None
+    for element in root.iter():
+        if element is body_element:
+            return nearest
+        if element in wanted:
+            nearest = element
+    return None
+
+
+# --- the publication date ------------------------------------------------------------------------
 def _page_text(body) -> str:
     return normalize_space(" ".join(_visible_texts(body)))
 
@@ -220,63 +374,100 @@ def _visible_texts(root):
 
 def _info_text(root) -> str:
     blocks = (e for e in _WITH_CLASS_OR_ID(root)
-              if _INFO_CLASS.search(e.get("class", "")) or _INFO_ID.search(e.get("id", "")))
+              if INFO_CLASS.search(e.get("class", "")) or INFO_ID.search(e.get("id", "")))
     texts = [_text_of(block) for block in islice(blocks, 20)]
     return " ".join(t for t in texts if len(t) < 300)
 
 
-def _generic_published(root, body, tags: dict[str, str], info: str, title: str | None) -> str | None:
-    """The page's own date: a government meta tag, a labelled date (`发布时间：…`), the date
-    stamp next to the headline, the canonical URL's date, the first date with a time of day."""
-    found = _from_meta(tags, "published")
-    if found:
-        return found
+def _script_date(root) -> str | None:
+    """The date a script writes into the page: `var pubdata = "2019-07-22";` and then
+    `document.write(pubdata)`, or a date literal inside the write call itself."""
+    codes = [script.text for script in root.iter("script") if script.text]
+    written = [m.group(1) for code in codes if "write" in code or "html" in code or "text(" in code
+               for m in _SCRIPT_WRITE.finditer(code)]
+    if not written:
+        return None
+    assigned: dict[str, str] = {}
+    for code in codes:
+        for m in _SCRIPT_DATE.finditer(code):
+            name = _ASSIGNED.search(code, max(0, m.start() - 60), m.start())
+            if name:
+                assigned.setdefault(name.group(1), m.group(1))
+    for call in written:
+        literal = _SCRIPT_DATE.search(call)
+        if literal:
+            return literal.group(1)
+        for name in re.findall(r"[A-Za-z_$][\w$]*", call):
+            if name in assigned:
+                return assigned[name]
+    return None
+
+
+def _stamps(window: str, prose: bool):
+    """The dates in a stretch of page text that read as a byline's stamp (or, with `prose`,
+    those that read as a date inside a sentence)."""
+    for m in _STAMP.finditer(window):
+        in_prose = bool(_PROSE_AFTER.match(window, m.end()) or _PROSE_BEFORE.search(window[:m.start()]))
+        if in_prose == prose:
+            yield m.group(0)
+
+
+def _generic_published(root, body, tags: dict[str, str], info: str, title: str | None) -> tuple[str | None, str]:
+    """The page's own date: a government meta tag, unless the page displays another date beside
+    the headline (then the meta is the time the page was generated, and the displayed date
+    wins); else a labelled date (`发布时间：…`), a date a script writes, the date stamp next to
+    the headline, the canonical URL's date, the first date with a time of day."""
+    meta = _from_meta(tags, "published")
     text = _page_text(body)
-    for source in (info, text[:5000]):
-        m = _DATE_LABEL.search(source)
-        if m:
-            return m.group(1)
-    m = re.search(r"于\s*(\d{4}年\d{1,2}月\d{1,2}日)\s*发表", info)
-    if m:
-        return m.group(1)
-    for window in _title_windows(text, title):
-        m = _FULL_DATE.search(window)
-        if m:
-            return m.group(0)
+    after, before = _title_windows(text, title)
+    found = [(m.group(1), "labelled date in the byline") for m in islice(_DATE_LABEL.finditer(info), 1)]
+    found += [(m.group(1), "date in the byline") for m in islice(_PUBLISHED_IN.finditer(info), 1)]
+    if not meta:
+        found += [(m.group(1), "labelled date in the page") for m in islice(_DATE_LABEL.finditer(text[:5000]), 1)]
+    found += [(written, "date written by a script") for written in filter(None, [_script_date(root)])]
+    found += [(stamp, f"date stamp {where} the headline")
+              for windows, where in ((after, "after"), (before, "before"))
+              for window in windows for stamp in islice(_stamps(window, prose=False), 1)][:1]
+    if meta:
+        if found:
+            shown = parse_date(found[0][0])
+            if shown and shown[:10] != (parse_date(meta) or "")[:10]:
+                return found[0][0], f"{found[0][1]} (the meta tag's {meta!r} disagrees)"
+        return meta, "meta tag"
+    found += [(stamp, "first date after the headline") for window in after
+              for stamp in islice(_stamps(window, prose=True), 1)][:1]
     canonical = next((link.get("href") for link in root.iter("link") if link.get("rel") == "canonical"), None)
-    canonical = canonical or tags.get("og:url") or ""
-    if date_from_url(canonical):
-        return date_from_url(canonical)
-    m = _DATE_WITH_TIME.search(text)
-    return m.group(0) if m else None
+    found += [(url_date, "date in the canonical URL")
+              for url_date in filter(None, [date_from_url(canonical or tags.get("og:url") or "")])]
+    found += [(m.group(0), "first date with a time of day") for m in islice(_DATE_WITH_TIME.finditer(text), 1)]
+    return found[0] if found else (None, "none found")
 
 
-def _title_windows(text: str, title: str | None):
+def _title_windows(text: str, title: str | None) -> tuple[list[str], list[str]]:
     """The text right after each place the headline appears (where CMSs put the date stamp),
-    then right before it."""
+    and right before it."""
     if not title or len(title) < 4:
-        return
+        return [], []
     starts = [m.start() for m in re.finditer(re.escape(title[:20]), text)][:5]
-    for start in starts:
-        yield text[start + len(title): start + len(title) + 250]
-    for start in starts:
-        yield text[max(0, start - 120): start]
+    return ([text[start + len(title): start + len(title) + 250] for start in starts],
+            [text[max(0, start - 120): start] for start in starts])
 
 
 def _generic_labelled(info: str, labels: str) -> str | None:
-    m = re.search(rf"(?:{labels})\s*[:：]\s*([^\s|｜]{{2,40}})", info)
+    m = re.search(rf"(?:{labels})\s*[:：]\s*([^\s|｜【\[]{{2,40}})", info)
     return m.group(1) if m else None
 
 
 def _generic_summary(root) -> str | None:
     classed = [(e, names) for e in _WITH_CLASS_OR_ID(root) if (names := e.get("class"))]
-    for name in _SUMMARY_CLASSES:
+    for name in SUMMARY_CLASSES:
         text = normalize_space(" ".join(_text_of(e) for e, names in classed if name in names))
         if 10 <= len(text) <= 1000:
             return text
     return None
 
 
+# --- the body -------------------------------------------------------------------------------------
 @dataclass(slots=True)
 class _Counts:
     """Text measures of one element, computed for the whole page in one pass."""
@@ -313,14 +504,15 @@ def _count_text(root) -> dict:
     return counts
 
 
-def _score_blocks(root, counts: dict) -> dict:
+def _score_blocks(root, counts: dict, furniture: bool = True) -> dict:
     """Content score per element: Chinese characters and sentence punctuation of the text blocks
-    it holds, minus link text; parents get a share of their children's score."""
+    it holds, minus link text; parents get a share of their children's score. With `furniture`,
+    blocks named like furniture do not count."""
     scores: dict = {}
     # comment threads and related lists can be long; they are still not the article
     excluded = set()
-    for element in root.iter(*_FURNITURE_BLOCK_TAGS):
-        if element not in excluded and _FURNITURE_NAME.search(_names_of(element)):
+    for element in root.iter(*FURNITURE_BLOCK_TAGS) if furniture else ():
+        if element not in excluded and FURNITURE_NAME.search(_names_of(element)):
             excluded.update(element.iter())
     for block in root.iter("p", "div", "td", "section", "article", "li", "span", "font"):
         if block in excluded:
@@ -342,8 +534,8 @@ def _score_blocks(root, counts: dict) -> dict:
 
 
 def _cms_containers(root) -> list[list]:
-    """Elements matching each of `_CMS_BODIES`, in its order, found in one pass over the page."""
-    found: list[list] = [[] for _ in _CMS_BODIES]
+    """Elements matching each of `CMS_BODIES`, in its order, found in one pass over the page."""
+    found: list[list] = [[] for _ in CMS_BODIES]
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -358,40 +550,140 @@ def _cms_containers(root) -> list[list]:
     return found
 
 
-def _generic_body(root) -> tuple[list[str], str]:
+@dataclass(slots=True)
+class _Body:
+    lines: list[str]
+    rule: str  # how it was found, for `crawler extract --explain`
+    element: object = None  # its container, when one element holds it
+    chars: int = 0  # Chinese characters of its lines that are not page furniture (what cleaning keeps)
+
+    def __post_init__(self):
+        self.chars = sum(map(cjk_len, self.lines))
+        if self.chars < 4 * MIN_BODY_CHARS:  # a long text is not all furniture; a short one may be
+            self.chars = sum(cjk_len(line) for line in self.lines if not is_boilerplate(line))
+
+
+def _generic_body(root) -> _Body:
+    """The body by the CMS containers, then by text density. Below `MIN_BODY_CHARS` it is the
+    best short block found, so that the chain can weigh it against trafilatura's."""
     counts = _count_text(root)
-    for candidates in _cms_containers(root):
-        qualified = [e for e in candidates if counts[e].chars >= MIN_BODY_CHARS
-                     and counts[e].link_chars < 0.3 * counts[e].chars]
+    best = _Body([], "no text block on the page")
+    for query, candidates in zip(CMS_BODIES, _cms_containers(root)):
+        qualified = [e for e in candidates if counts[e].chars and counts[e].link_chars < 0.3 * counts[e].chars]
         if qualified:
-            return _article_lines(max(qualified, key=lambda e: counts[e].chars), counts), "generic"
-    scores = _score_blocks(root, counts)
-    if scores:
-        lines = _article_lines(max(scores, key=scores.get), counts)
-        if cjk_len("".join(lines)) >= MIN_BODY_CHARS:
-            return lines, "generic"
-    return [], "generic"
+            element = max(qualified, key=lambda e: counts[e].chars)
+            found = _container_body(element, counts, f"CMS container {query} {_describe(element)}")
+            if counts[element].chars >= MIN_BODY_CHARS and found.chars:
+                return found
+            best = max(best, found, key=lambda b: b.chars)
+    # A short article can sit inside a block named like furniture (a page wrapper `has-sidebar`):
+    # then the page is scored again without that rule.
+    for furniture in (True, False):
+        scores = _score_blocks(root, counts, furniture)
+        if scores:
+            element = max(scores, key=scores.get)
+            found = _container_body(element, counts, f"densest text block {_describe(element)}")
+            if found.chars >= MIN_BODY_CHARS:
+                return found
+            best = max(best, found, key=lambda b: b.chars)
+    return best
 
 
-def _article_lines(container, counts: dict) -> list[str]:
+def _container_body(element, counts: dict, rule: str) -> _Body:
+    """The article lines of a container; if leaving out its furniture-named blocks leaves too
+    little, the container without that rule (a short article inside a `share-box` wrapper)."""
+    found = _Body(_article_lines(element, counts), rule, element)
+    if found.chars < MIN_BODY_CHARS and counts[element].chars >= MIN_BODY_CHARS:
+        lenient = _Body(_article_lines(element, counts, furniture=False), f"{rule}, its furniture-named blocks kept",
+                        element)
+        found = max(found, lenient, key=lambda b: b.chars)
+    return found
+
+
+def _article_lines(container, counts: dict, furniture: bool = True) -> list[str]:
     """The paragraphs of a body container without what CMSs and blogs put inside it: link
-    lists (related articles, navigation), comment threads, forms; cut at the first heading
-    of what follows an article (相关报道, 发表评论...) once some article text has come."""
-    doomed = [element for element in container.iter(*_FURNITURE_BLOCK_TAGS) if element is not container and (
-        _FURNITURE_NAME.search(_names_of(element)) or _is_link_list(counts[element]))]
-    doomed += container.iter("form")
+    lists (related articles, navigation), comment threads (`furniture`: blocks named so), forms;
+    cut at the first heading of what follows an article (相关报道, 发表评论...) once some article
+    text has come."""
+    doomed = [element for element in container.iter(*FURNITURE_BLOCK_TAGS) if element is not container and (
+        furniture and FURNITURE_NAME.search(_names_of(element)) or _is_link_list(counts[element]))]
+    doomed += _link_runs(container, counts)
+    # forms of comment boxes and searches, not a form around the article itself (VSB pages)
+    doomed += (form for form in container.iter("form") if counts[form].chars < 0.5 * counts[container].chars)
     copied = copy.deepcopy(container)
     copied.tail = None
     twin = dict(zip(container.iter(), copied.iter()))
     for element in doomed:
         _remove(twin[element])
-    lines = paragraphs(copied)
+    before, after = _unfolded(container, counts)
+    lines = (before or _lead(container, counts)) + paragraphs(copied) + after
     seen = 0
     for index, line in enumerate(lines):
-        if seen >= 2 * MIN_BODY_CHARS and _ARTICLE_END.match(line):
+        if seen >= 2 * MIN_BODY_CHARS and ARTICLE_END.match(line):
             return lines[:index]
         seen += cjk_len(line)
     return lines
+
+
+def _unfolded(container, counts: dict) -> tuple[list[str], list[str]]:
+    """The rest of a body the page shows folded, outside the container: the prose blocks on
+    the far side of a "展开全文" button next to it (the hidden part the button reveals, or the
+    visible part when the hidden one holds more text). Lines before and after the container."""
+    found: list[list[str]] = []
+    for preceding in (True, False):
+        button = next((s for s in container.itersiblings(preceding=preceding) if isinstance(s.tag, str)), None)
+        lines: list[str] = []
+        if button is not None and UNFOLD.match(_text_of(button)):
+            for sibling in button.itersiblings(preceding=preceding):
+                if not _is_prose(sibling, counts):
+                    break
+                lines[:0 if preceding else len(lines)] = paragraphs(sibling)
+        found.append(lines)
+    return found[0], found[1]
+
+
+def _lead(container, counts: dict) -> list[str]:
+    """Paragraphs right before the container, beside it in the same parent: the lead that a
+    template puts apart from the rest of the text (after a summary box)."""
+    lines: list[str] = []
+    for sibling in container.itersiblings(preceding=True):
+        if sibling.tag not in ("p", "div") or not _is_prose(sibling, counts) \
+                or sibling.tag == "div" and any(child.tag in _BLOCK_TAGS for child in sibling):
+            break
+        lines[:0] = paragraphs(sibling)
+    return lines
+
+
+def _link_runs(container, counts: dict) -> list:
+    """Runs of two or more sibling blocks that are each one link to another page (a related-
+    articles list written as `<p><a>…</a></p>` paragraphs), except links to attachments."""
+    doomed = []
+    for parent in container.iter():
+        run = []
+        for child in list(parent) + [None]:
+            if child is not None and child.tag in _LINK_BLOCKS and _is_link_only(child, counts):
+                run.append(child)
+                continue
+            if len(run) >= 2:
+                doomed.extend(run)
+            run = []
+    return doomed
+
+
+def _is_link_only(element, counts: dict) -> bool:
+    c = counts[element]
+    if not c.links or c.link_chars < 0.8 * c.chars or not c.chars:
+        return False
+    return not any(_ATTACHMENT.search(a.get("href", "")) for a in element.iter("a"))
+
+
+def _is_prose(element, counts: dict) -> bool:
+    """A block of sentences: text with sentence punctuation, not links, not named as furniture."""
+    if not isinstance(element.tag, str) or FURNITURE_NAME.search(_names_of(element)) \
+            or any(name in _names_of(element) for name in SUMMARY_CLASSES):
+        return False
+    c = counts[element]
+    return c.chars >= 10 and c.punctuation > 0 and not _is_link_list(c) and c.link_chars < 0.3 * c.chars
 
 
 def _names_of(element) -> str:
@@ -426,51 +718,105 @@ def parse_page(body: bytes, content_type: str | None = None) -> tuple[parsel.Sel
         raise NotHtml("not an HTML page: the bytes are binary")
     decoded = decode_html(body, content_type)
     # lxml rejects a str with an encoding declaration only for XML; HTML parses fine.
-    return parsel.Selector(text=decoded.text or "<html></html>"), decoded.encoding, decoded.lossy
+    sel = parsel.Selector(text=decoded.text or "<html></html>")
+    whole_document(sel.root)
+    return sel, decoded.encoding, decoded.lossy
 
 
-def extract(body: bytes, url: str = "", site=None, content_type: str | None = None) -> RawArticle:
+def whole_document(root) -> None:
+    """Move what the parser put beside the root element into the root's body. After a stray
+    `</html>` mid-page, libxml2 2.14 starts a second `<html>` root for the rest of the page,
+    where CSS selectors and the generic chain, which start from the first root, do not look."""
+    strays = [sibling for sibling in root.itersiblings() if isinstance(sibling.tag, str)]
+    if not strays:
+        return
+    body = next(root.iter("body"), None)
+    if body is None:
+        body = etree.SubElement(root, "body")
+    for stray in strays:
+        for child in list(stray):
+            if child.tag in ("head", "body"):  # a second <head> or <body>: their content moves
+                body.extend(list(child))
+            else:
+                body.append(child)
+
+
+def extract(body: bytes, url: str = "", site=None, content_type: str | None = None,
+            trace: dict | None = None) -> RawArticle:
     """Extract an article from raw page bytes. `site` is a site spider class (see crawler.sites.spider)
-    or None for the generic chain."""
+    or None for the generic chain. A `trace` dict receives, per field, the rule that gave it."""
     sel, encoding, lossy = parse_page(body, content_type)
-    rules = dict(getattr(site, "fields", {}) or {})
+    trace = {} if trace is None else trace
     site_name = getattr(site, "name", None)
     article = RawArticle(url=url, site=site_name, extractor="generic", encoding=encoding, lossy=lossy)
+    site_fields = _site_fields(article, sel, site, trace)
+    body_element = _fill_body(article, sel, site, url, trace)
+    _fill_generic(article, sel, site_fields, body_element, trace)
+    return article
 
+
+def _site_fields(article: RawArticle, sel: parsel.Selector, site, trace: dict) -> set[str]:
+    """The text fields the site module selects; returns the names of those it defines."""
+    rules = dict(getattr(site, "fields", {}) or {})
+    defined = set(rules)
     for name in TEXT_FIELDS:
         custom = getattr(site, f"extract_{name}", None)
         if custom is not None:
             setattr(article, name, custom(sel))
+            trace[name] = f"site module {article.site}: extract_{name}()"
+            defined.add(name)
         elif rules.get(name):
             setattr(article, name, select_text(sel, rules[name]))
+            trace[name] = f"site module {article.site}: selector {rules[name]!r}"
+    return defined
 
-    body_found = False
+
+def _fill_body(article: RawArticle, sel: parsel.Selector, site, url: str, trace: dict):
+    """The body by the site's selector, else the generic extractor, else trafilatura, else the
+    best short block the page has. Returns the element that holds it, if one does."""
+    rules = dict(getattr(site, "fields", {}) or {})
     custom_body = getattr(site, "extract_body", None)
     if custom_body is not None:
         article.body = custom_body(sel)
-        body_found = bool(article.body)
+        if article.body:
+            article.extractor, trace["body"] = f"site:{article.site}", f"site module {article.site}: extract_body()"
+            return None
     elif rules.get("body"):
         containers = [n.root for n in select(sel, rules["body"]) if not isinstance(n.root, str)]
-        article.body = _body_from(containers, tuple(getattr(site, "drop", ()) or ()))
-        body_found = bool(containers)
-    if body_found:
-        # The site's container exists: trust it, even empty (an empty page is not a reason to
-        # go and extract the sidebar instead).
-        article.extractor = f"site:{site_name}"
-    else:
-        article.body, article.extractor = _generic_body(_body_of(sel))
-        if cjk_len("".join(article.body)) < MIN_BODY_CHARS:
-            article.body, article.extractor = _trafilatura_body(sel.get(), url), "trafilatura"
-
-    _fill_generic(article, sel, set(rules) | {n for n in TEXT_FIELDS if hasattr(site, f"extract_{n}")})
-    return article
+        if containers:
+            # The site's container exists: trust it, even empty (an empty page is not a reason to
+            # go and extract the sidebar instead).
+            article.body = _body_from(containers, tuple(getattr(site, "drop", ()) or ()))
+            article.extractor = f"site:{article.site}"
+            trace["body"] = f"site module {article.site}: selector {rules['body']!r}"
+            return containers[0]
+    found = _generic_body(_body_of(sel))
+    if found.chars < MIN_BODY_CHARS:
+        fallback = _Body(_trafilatura_body(sel.get(), url), "trafilatura")
+        why = (f"the generic extractor's best ({found.rule}) has {found.chars} Chinese characters, "
+               f"fewer than {MIN_BODY_CHARS}")
+        if fallback.chars >= found.chars and fallback.lines:
+            article.body, article.extractor = fallback.lines, "trafilatura"
+            trace["body"] = f"trafilatura: {why}"
+            return None
+        fallback_said = f"trafilatura found {fallback.chars}"
+        if not found.lines:
+            frames = [frame.get("src") for frame in sel.root.iter("frame", "iframe") if frame.get("src")]
+            where = f"; the page shows other pages in frames: {', '.join(frames[:3])}" if frames else ""
+            trace["body"] = f"empty: {why}; {fallback_said}{where}"
+            article.body, article.extractor = fallback.lines, "trafilatura"
+            return None
+        found.rule = f"{found.rule}, short ({found.chars} Chinese characters; {fallback_said})"
+    article.body, article.extractor = found.lines, "generic"
+    trace["body"] = found.rule
+    return found.element
 
 
 def _body_of(sel: parsel.Selector):
     return next(sel.root.iter("body"), sel.root)
 
 
-def _fill_generic(article: RawArticle, sel: parsel.Selector, site_fields: set[str]) -> None:
+def _fill_generic(article: RawArticle, sel: parsel.Selector, site_fields: set[str], body_element, trace: dict) -> None:
     """Fill the fields the site module does not define from the generic extractor. A field the
     site defines stays empty when its selector finds nothing (a page without a date has none),
     except the title, which every article has."""
@@ -481,12 +827,22 @@ def _fill_generic(article: RawArticle, sel: parsel.Selector, site_fields: set[st
     root, body = sel.root, _body_of(sel)
     tags = _meta_tags(root)
     info = _info_text(root)
+
+    def labelled(name: str, labels: str):
+        found = _from_meta(tags, name)
+        if found:
+            return found, "meta tag"
+        found = _generic_labelled(info, labels)
+        return found, "labelled in the byline" if found else "none found"
+
     generic = {
-        "title": lambda: _generic_title(root, tags),
+        "title": lambda: _generic_title(root, tags, body_element),
         "published": lambda: _generic_published(root, body, tags, info, article.title),
-        "source": lambda: _from_meta(tags, "source") or _generic_labelled(info, "来源|稿源|信息来源|文章来源"),
-        "author": lambda: _from_meta(tags, "author") or _generic_labelled(info, "作者|记者"),
-        "summary": lambda: _generic_summary(root),
+        "source": lambda: labelled("source", "来源|稿源|信息来源|文章来源"),
+        "author": lambda: labelled("author", "作者|记者"),
+        "summary": lambda: (lambda found: (found, "summary box" if found else "none found"))(_generic_summary(root)),
     }
     for name in missing:
-        setattr(article, name, generic[name]())
+        value, rule = generic[name]()
+        setattr(article, name, value)
+        trace[name] = rule if name not in site_fields else f"site selector matched nothing; generic: {rule}"

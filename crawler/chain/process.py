@@ -51,11 +51,14 @@ class Outcome:
     match: str | None = None  # exact | near, for a duplicate
 
 
-def record_of(page: Page, site=None) -> dict:
-    """The clean record of a fetched page; `site` is its site spider class or None."""
+def record_of(page: Page, site=None, trace: dict | None = None) -> dict:
+    """The clean record of a fetched page; `site` is its site spider class or None. A `trace`
+    dict receives the rule that gave each field (see `crawler.article.extract.extract`)."""
     from crawler.article.extract import extract  # here, so that `crawler ingest` starts without lxml and parsel
 
-    raw = extract(page.body, page.url, site=site, content_type=page.content_type)
+    raw = extract(page.body, page.url, site=site, content_type=page.content_type, trace=trace)
+    if trace is not None:
+        trace["body lines"] = len(raw.body)
     raw.site = raw.site or page.site  # a site crawled without a module (`crawl --url`) goes by its host
     fetched = datetime.fromisoformat(page.fetched_at) if page.fetched_at else None
     record = clean_article(raw, fetched_at=fetched)

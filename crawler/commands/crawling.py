@@ -55,8 +55,9 @@ def register(commands) -> None:
 def _print_runs(runs: list[dict]) -> None:
     from crawler.report.table import format_table
 
-    columns = ("site", "status", "pages_fetched", "articles_new", "duplicates", "skipped_known", "errors")
-    headers = ("site", "status", "pages", "new", "duplicates", "skipped", "errors")
+    columns = ("site", "status", "pages_fetched", "list_pages_not_modified", "articles_new", "duplicates",
+               "skipped_known", "errors")
+    headers = ("site", "status", "pages", "not_modified", "new", "duplicates", "skipped", "errors")
     rows = [[str(run.get(c) if run.get(c) is not None else "") for c in columns] for run in runs]
     print(format_table(list(headers), rows))
 
@@ -69,7 +70,7 @@ def _run_and_report(spiders: list[type], db: str, overrides: dict, log_level: st
     _print_runs(runs)
     if shared_store(db).failure:  # the disk filled up mid-crawl: what was stored is intact
         raise StoreError(shared_store(db).failure)
-    failed = [run["site"] for run in runs if run["status"] != "ok" and run["status"] != "partial"]
+    failed = [f"{run['site']} ({run['status']})" for run in runs if run["status"] not in ("ok", "partial")]
     print(f"database: {db}")
     if runs:
         print(f"log: {runs[0]['log_file']}")

@@ -19,12 +19,16 @@ def register(commands) -> None:
                     "The site is --site, else the one whose domain matches --url, else the generic chain.\n"
                     "A file that cannot be read gives a line with an `error` field and exit code 1.",
         epilog="examples:\n  crawler extract --url http://www.investchn.test/kfqnews/taizhou/20220718/i0718.html page.html\n"
-               "  crawler extract --jobs 2 saved/*.html > records.jsonl")
+               "  crawler extract --jobs 2 saved/*.html > records.jsonl\n"
+               "  crawler extract --explain page.html     # why a page came out as it did")
     extract.add_argument("files", nargs="+", metavar="FILE", help="saved page files")
     extract.add_argument("--url", default="", help="the URL the page(s) came from")
     extract.add_argument("--site", help="use this site module's extractor")
     extract.add_argument("--jobs", type=count, default=0, metavar="N",
                          help="extract in N processes, output still in order (default: 0, one per CPU core)")
+    extract.add_argument("--explain", action="store_true",
+                         help="print, instead of JSON, each field with the rule that produced it (site selector,\n"
+                              "CMS container, meta tag, density block, trafilatura) and, for an empty body, why")
 
     reextract = add_command(
         commands, "reextract", handler=cmd_reextract, help="re-run the extractors over stored pages, updating rows",
@@ -68,6 +72,8 @@ def cmd_extract(args) -> int:
             except OSError as exc:  # reported in its place, in order
                 yield exc, site
 
+    if args.explain:
+        return _explain(args.files, pages())
     status = EXIT_OK
     for name, record in zip(args.files, results_in_order(pages(), min(args.jobs or cores(), len(args.files)))):
         if isinstance(record, Exception):  # one bad file must not stop the others
@@ -76,6 +82,44 @@ def cmd_extract(args) -> int:
             out = {"file": name, **{field: record[field] for field in RECORD_FIELDS}}
         print(json.dumps(out, ensure_ascii=False), flush=True)
     return status
+
+
+def _explain(names: list[str], pages) -> int:
+    """`crawler extract --explain`: each page's fields with the rule that produced each."""
+    from crawler.article.extract import NotHtml
+    from crawler.chain.process import record_of
+
+    status = EXIT_OK
+    for name, (page, site) in zip(names, pages):
+        trace: dict = {}
+        try:
+            if isinstance(page, Exception):
+                raise page
+            record = record_of(page, site, trace=trace)
+        except (OSError, NotHtml) as exc:
+            print(f"{name}\n  error: {type(exc).__name__}: {exc}\n", flush=True)
+            status = EXIT_FAILED
+            continue
+        print("\n".join(explanation(name, record, trace)) + "\n", flush=True)
+    return status
+
+
+def explanation(name: str, record: dict, trace: dict) -> list[str]:
+    """The lines `extract --explain` prints for one page: each field, then `<-` the rule."""
+    lines = [name, f"  extractor  {record['extractor']}"]
+    for field in ("title", "published", "source", "author", "summary"):
+        value = record[field] or "(empty)"
+        lines += [f"  {field:<10} {value[:70]}{'…' if len(value) > 70 else ''}",
+                  f"  {'':<10} <- {trace.get(field, 'the site module defines it; its selector found nothing')}"]
+    body = record["body"]
+    paragraphs = len(body.split("\n")) if body else 0
+    lines.append(f"  body       {paragraphs} paragraph{'s' * (paragraphs != 1)}, {len(body)} characters" if body
+                 else "  body       (empty)")
+    why = trace.get("body", "")
+    if not body and trace.get("body lines"):
+        why += f"; cleaning dropped all its {trace['body lines']} lines as page furniture (来源, 分享到, 版权...)"
+    lines.append(f"  {'':<10} <- {why}")
+    return lines
 
 
 def cmd_reextract(args) -> int:

@@ -19,6 +19,7 @@ _COUNTERS = {
     "attachments": ("attachments/found",),
     "trapped": ("trap/page_cap", "trap/query_pattern", "depth/request_ignored_count"),
     "empty_lists": ("lists/no_article_links",),
+    "unreachable": ("errors/unreachable",),
     "needs_browser": ("lists/needs_browser",),
     "rendered": ("render/pages",),
 }

@@ -140,7 +140,8 @@ class IncrementalCrawl(_WritesUser):
         return requests + items
 
     def _next_pages(self, response, list_page: int, articles: list, unknown: list, pages: list):
-        self.stats.inc_value("list_pages/parsed")
+        if response.status < 400:  # a list page that failed (its errback's output) was not read
+            self.stats.inc_value("list_pages/parsed")
         self.stats.inc_value("list_pages/article_links", len(articles))
         if not pages:
             return [], False

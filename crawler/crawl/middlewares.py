@@ -2,6 +2,8 @@
 known articles: crawler.crawl.incremental.)"""
 from __future__ import annotations
 
+import logging
+
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.http import HtmlResponse
@@ -29,11 +31,34 @@ class FixedProxy:
         return None
 
 
+class _RobotsErrorsInOneLine(logging.Filter):
+    """Scrapy logs a robots.txt that could not be fetched with the whole traceback (some 70
+    lines for a refused connection); which site and why fits on one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.args, dict) and "f_exception" in record.args:
+            request = record.args.get("request")
+            record.msg = "robots.txt of %s not fetched (%s): its pages are crawled as if it allowed all"
+            record.args = (urlparse_cached(request).netloc if request else "?", record.args["f_exception"])
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"  # as a page that failed
+        return True
+
+
+_ROBOTS_ERRORS_IN_ONE_LINE = _RobotsErrorsInOneLine()
+
+
 class RobotsTxt(RobotsTxtMiddleware):
     """Scrapy's robots.txt middleware, except that every request waiting for a site's robots.txt
-    gets its rules. Scrapy lets the waiting requests await one shared Deferred, whose result the
-    first waiter replaces with None, and None means "no robots.txt, all allowed": when many
-    requests start at once (a resumed frontier), a disallowed page was fetched now and then."""
+    gets its rules, and a robots.txt that cannot be fetched is logged in one line.
+
+    Scrapy lets the waiting requests await one shared Deferred, whose result the first waiter
+    replaces with None, and None means "no robots.txt, all allowed": when many requests start
+    at once (a resumed frontier), a disallowed page was fetched now and then."""
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_ROBOTS_ERRORS_IN_ONE_LINE)
 
     async def robot_parser(self, request):
         pending = self._parsers.get(urlparse_cached(request).netloc)

@@ -33,11 +33,15 @@ def run_counts(stats) -> dict:
 
 def run_status(finish_reason: str, counts: dict) -> str:
     """`interrupted` when stopped by a signal (SIGTERM, SIGINT), `failed` when it did not finish
-    otherwise or fetched nothing, `partial` when some pages failed, else `ok`."""
+    otherwise or fetched nothing, `no_links` when list pages were read (not answered 304) and
+    none held an article link (the list layout changed, or the selector is wrong), `partial`
+    when some pages failed, else `ok`."""
     if finish_reason == "shutdown":
         return "interrupted"
     if finish_reason != "finished" or not counts["pages_fetched"]:
         return "failed"
+    if counts["list_pages"] > counts["list_pages_not_modified"] and not counts["article_links"]:
+        return "no_links"
     return "partial" if counts["errors"] else "ok"
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from crawler.storage.store import StoreError
 from crawler.report.table import format_table
 
-FINISHED = ("ok", "partial", "failed")  # not running, interrupted or killed: those say nothing of the site
+# Not running, interrupted or killed: those say nothing of the site.
+FINISHED = ("ok", "partial", "failed", "no_links")
 MIN_EVIDENCE = 2  # at least this many affected articles in the latest run before a rate can jump
 JUMP = 0.3  # flag when a rate rises by this much over the earlier runs' rate
 HTTP_ERROR_SHARE = 0.5  # failed fetches per page fetched that count as "blocked or down"
@@ -66,9 +67,16 @@ def health_flags(history: list[dict]) -> list[dict]:
         flags.append(_flag("failed", f"the last run failed ({latest['finish_reason']}, "
                                      f"{latest['pages_fetched']} pages fetched)"))
     links_before = max((run.get("article_links") or 0 for run in before), default=0)
-    if links_before and not latest.get("article_links") and not latest.get("list_pages_not_modified"):
-        flags.append(_flag("no_articles", f"no article links on the list pages (earlier runs found up to "
-                                          f"{links_before}): list layout changed, or the site blocks us"))
+    if _unreachable(latest):
+        flags.append(_flag("unreachable", f"no list page answered (requests that found no server, DNS or "
+                                          f"connection refused: {latest.get('unreachable') or 0}; timed out: "
+                                          f"{latest.get('timeouts') or 0}): the site is down, or unreachable "
+                                          "from here"))
+    elif latest["status"] == "no_links" or (
+            links_before and not latest.get("article_links") and not latest.get("list_pages_not_modified")):
+        found = f"earlier runs found up to {links_before}" if links_before else "no run found any"
+        flags.append(_flag("no_articles", f"no article links on the list pages ({found}): list layout "
+                                          "changed, the article_links selector is wrong, or the site blocks us"))
     if latest.get("needs_browser") and not latest.get("article_links"):
         flags.append(_flag("needs_browser", f"needs a browser: {latest['needs_browser']} list page(s) without links are "
                                             "drawn by script or answer with a script challenge; set render = True in "
@@ -99,6 +107,11 @@ def _rate_jump(latest: dict, before: list[dict], column: str, among: tuple) -> t
     return (rate, base) if rate - base >= JUMP else None
 
 
+def _unreachable(run: dict) -> bool:
+    """No list page answered because the site could not be reached (not a changed layout)."""
+    return not run.get("list_pages") and bool((run.get("unreachable") or 0) + (run.get("timeouts") or 0))
+
+
 def _mostly_http_errors(run: dict) -> bool:
     return bool(run["http_errors"]) and run["http_errors"] >= HTTP_ERROR_SHARE * max(1, run["pages_fetched"])
 
@@ -106,7 +119,8 @@ def _mostly_http_errors(run: dict) -> bool:
 # --- the table ------------------------------------------------------------------------------
 _COLUMNS = (
     ("site", "site"), ("started_at", "started (UTC)"), ("status", "status"), ("pages_fetched", "pages"),
-    ("article_links", "links"), ("articles_new", "new"), ("duplicates", "dup"), ("skipped_known", "known"),
+    ("list_pages_not_modified", "not_modified"), ("article_links", "links"), ("articles_new", "new"),
+    ("duplicates", "dup"), ("skipped_known", "known"),
     ("http_errors", "http_err"), ("empty_bodies", "empty"), ("missing_dates", "no_date"),
     ("fallbacks", "fallback"), ("duration_s", "secs"),
 )
@@ -153,7 +167,7 @@ WHERE status != 'running'
 
 _RUN_FIELDS = ("id", "started_at", "status", "finish_reason", "pages_fetched", "articles_new", "duplicates",
                "skipped_known", "http_errors", "empty_bodies", "missing_dates", "fallbacks", "article_links",
-               "list_pages_not_modified", "needs_browser")
+               "list_pages_not_modified", "list_pages", "unreachable", "timeouts", "needs_browser")
 
 BROKEN_SITES_SQL = f"""
 SELECT site, last_run, reasons FROM (

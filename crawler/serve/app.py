@@ -1,5 +1,6 @@
 """`crawler serve`: Datasette over the store, read-only, with search, canned queries and a
-health dashboard. We configure Datasette (metadata, one small plugin); we write no web app.
+health dashboard. We configure Datasette (metadata, one small plugin, two templates that extend
+its own: an article's page, folded column descriptions); we write no web app.
 
 Read-only mode: the file is opened with `mode=ro`, not `immutable=1` or `nolock=1`. A crawl may
 be writing it: an immutable reader ignores the WAL file (it shows stale or torn data and caches
@@ -16,11 +17,17 @@ from pathlib import Path
 from crawler.report.health import BROKEN_SITES_SQL, RUN_RATES_SQL
 
 DASHBOARD = "health"
+# Tables the crawler keeps for itself: not listed (still reachable by URL and SQL).
+INTERNAL_TABLES = ("meta", "raw_pages", "frontier", "list_validators", "lsh_bands", "minhashes")
 LATEST_RUNS = 20  # runs per site shown in the dashboard's rate charts
+# A run's rate is charted only when this many articles are behind it: one page makes 0% or 100%.
+MIN_RATE_ARTICLES = 5
 SETTINGS = {
     "sql_time_limit_ms": 3000,  # a two-character search scans every body
     "suggest_facets": False,  # the configured facets are enough; suggesting more re-runs a search 10 times
     "default_page_size": 50,
+    "truncate_cells_html": 140,  # a body shows its start in a table; the row page shows it all
+    "default_facet_size": 6,  # facets above the rows: short lists, so that the rows show without scrolling
 }
 
 # The schema section of docs/analysts.md, column by column (tests/test_serve.py keeps the two in step).
@@ -66,20 +73,21 @@ RUN_COLUMNS = {
     "missing_dates": "stored articles without a publication date",
 }
 
+# The 100 most recently published matches (undated ones last, then the newest fetched).
 SEARCH_SQL = """
-SELECT a.id, a.site, a.published, a.title,
-       substr(a.body, max(instr(a.body, :q) - 30, 1), 90) AS excerpt, 'trigram index' AS matched_by
-FROM articles a
-WHERE length(:q) >= 3 AND a.id IN (
-  SELECT rowid FROM articles_fts WHERE articles_fts MATCH '"' || replace(:q, '"', '""') || '"'
-  ORDER BY rowid DESC LIMIT 100)
-UNION ALL
-SELECT a.id, a.site, a.published, a.title,
-       substr(a.body, max(instr(a.body, :q) - 30, 1), 90),
-       'LIKE scan: under 3 characters, the trigram index cannot match'
-FROM articles a
-WHERE length(:q) BETWEEN 1 AND 2 AND (a.title LIKE '%' || :q || '%' OR a.body LIKE '%' || :q || '%')
-ORDER BY 1 DESC LIMIT 100
+SELECT id, site, published, title, excerpt, matched_by FROM (
+  SELECT a.id, a.site, a.published, a.title,
+         substr(a.body, max(instr(a.body, :q) - 30, 1), 90) AS excerpt, 'trigram index' AS matched_by
+  FROM articles_fts f JOIN articles a ON a.id = f.rowid
+  WHERE length(:q) >= 3 AND articles_fts MATCH '"' || replace(:q, '"', '""') || '"'
+  UNION ALL
+  SELECT a.id, a.site, a.published, a.title,
+         substr(a.body, max(instr(a.body, :q) - 30, 1), 90),
+         'LIKE scan: under 3 characters, the trigram index cannot match'
+  FROM articles a
+  WHERE length(:q) BETWEEN 1 AND 2 AND (a.title LIKE '%' || :q || '%' OR a.body LIKE '%' || :q || '%')
+)
+ORDER BY published IS NULL, published DESC, id DESC LIMIT 100
 """
 
 CANNED_QUERIES = {
@@ -87,8 +95,9 @@ CANNED_QUERIES = {
         "title": "Search titles and bodies",
         "description": "Any Chinese substring: 3 or more characters use the trigram full-text index; "
                        "1 or 2 characters, which trigrams cannot match, fall back to a LIKE scan of "
-                       "every article (slower), as the matched_by column says. The 100 newest "
-                       "matches; the articles table's search box gives all of them with facets.",
+                       "every article (slower), as the matched_by column says. The 100 most recently "
+                       "published matches (undated last); the articles table's search box gives all of "
+                       "them with facets.",
         "sql": SEARCH_SQL,
         "hide_sql": True,
     },
@@ -134,27 +143,33 @@ FROM duplicates d JOIN articles a ON a.id = d.duplicate_of WHERE d.duplicate_of 
 }
 
 
-def _latest_runs_sql(rate: str) -> str:
-    return (f"SELECT site, started_at, {rate} FROM (SELECT *, row_number() OVER "
-            f"(PARTITION BY site ORDER BY started_at DESC, id DESC) AS age FROM ({RUN_RATES_SQL})) "
-            f"WHERE age <= {LATEST_RUNS} ORDER BY started_at")
+def _latest_runs_sql(rate: str, counted: str, among: str) -> str:
+    """The latest runs of each site with at least MIN_RATE_ARTICLES behind the rate, and the
+    counts it comes from."""
+    return (f"SELECT site, started_at, {rate}, {counted}, {among} FROM (SELECT *, row_number() OVER "
+            f"(PARTITION BY site ORDER BY started_at DESC, id DESC) AS age FROM ({RUN_RATES_SQL}) "
+            f"WHERE {among} >= {MIN_RATE_ARTICLES}) WHERE age <= {LATEST_RUNS} ORDER BY started_at")
 
 
-def _vega_lite(mark: str, x: dict, y: dict) -> dict:
+def _vega_lite(mark: str, x: dict, y: dict, tooltip: list | None = None) -> dict:
     return {
         "mark": {"type": mark, "tooltip": True},
-        "encoding": {"x": x, "y": y, "color": {"field": "site", "type": "nominal"}},
+        "encoding": {"x": x, "y": y, "color": {"field": "site", "type": "nominal"},
+                     **({"tooltip": tooltip} if tooltip else {})},
         # SVG, so that a browser test can see the drawn marks; no export menu.
         "usermeta": {"embedOptions": {"renderer": "svg", "actions": False}},
     }
 
 
-def _rate_chart(rate: str, title: str, db_name: str) -> dict:
+def _rate_chart(rate: str, counted: str, among: str, title: str, db_name: str) -> dict:
     return {
-        "title": title, "db": db_name, "query": _latest_runs_sql(rate), "library": "vega-lite",
+        "title": title, "db": db_name, "query": _latest_runs_sql(rate, counted, among), "library": "vega-lite",
         "display": _vega_lite(
             "line", {"field": "started_at", "type": "temporal", "title": "run started (UTC)"},
-            {"field": rate, "type": "quantitative", "title": title, "axis": {"format": ".0%"}}),
+            {"field": rate, "type": "quantitative", "title": title, "axis": {"format": ".0%"}},
+            # the counts beside the rate: 2 of 3 and 200 of 300 are both 67%
+            [{"field": "site"}, {"field": "started_at", "type": "temporal", "format": "%Y-%m-%d %H:%M"},
+             {"field": rate, "format": ".0%"}, {"field": counted}, {"field": among}]),
     }
 
 
@@ -167,7 +182,8 @@ def dashboard(db_name: str) -> dict:
     return {
         "title": "Crawl health",
         "description": "New articles per site and day, the share of copies, and per-run rates of "
-                       f"empty bodies and missing dates (last {LATEST_RUNS} runs per site).",
+                       f"empty bodies and missing dates (last {LATEST_RUNS} runs per site with at least "
+                       f"{MIN_RATE_ARTICLES} articles behind the rate; hover a point for its counts).",
         "layout": [["articles", "copies", "broken"],
                    ["new-per-day", "new-per-day", "new-per-day"],
                    ["duplicate-share", "empty-body-rate", "missing-date-rate"]],
@@ -193,8 +209,10 @@ def dashboard(db_name: str) -> dict:
                     {"field": "duplicate_share", "type": "quantitative", "title": "copies / articles seen",
                      "axis": {"format": ".0%"}}),
             },
-            "empty-body-rate": _rate_chart("empty_body_rate", "Empty-body rate", db_name),
-            "missing-date-rate": _rate_chart("missing_date_rate", "Missing-date rate", db_name),
+            "empty-body-rate": _rate_chart("empty_body_rate", "empty_bodies", "articles_seen", "Empty-body rate",
+                                           db_name),
+            "missing-date-rate": _rate_chart("missing_date_rate", "missing_dates", "articles_new",
+                                             "Missing-date rate", db_name),
         },
     }
 
@@ -221,7 +239,7 @@ def metadata(db_name: str) -> dict:
                     "description": "One row per site per run, with its counts.",
                     "columns": RUN_COLUMNS, "sort_desc": "started_at", "facets": ["site", "status"],
                 },
-                "raw_pages": {"description": "The page bytes as fetched, zlib-compressed, for re-extraction."},
+                **{name: {"hidden": True} for name in INTERNAL_TABLES},
             },
             "queries": CANNED_QUERIES,
         }},
@@ -247,6 +265,7 @@ def serve(db: Path, sock: socket.socket) -> None:
 
     if not pm.is_registered(plugin):
         pm.register(plugin, name="crawler")
-    ds = Datasette([str(db)], metadata=metadata(db.stem), settings=SETTINGS)
+    ds = Datasette([str(db)], metadata=metadata(db.stem), settings=SETTINGS,
+                   template_dir=str(Path(__file__).parent / "templates"))
     asyncio.run(ds.invoke_startup())
     uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning")).run(sockets=[sock])

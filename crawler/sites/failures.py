@@ -8,8 +8,10 @@ a redirect leads off the site, the page turned out to be an attachment).
 from __future__ import annotations
 
 from scrapy.exceptions import (
-    DownloadCancelledError, DownloadTimeoutError, IgnoreRequest, ResponseDataLossError,
+    CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError,
+    IgnoreRequest, ResponseDataLossError,
 )
+from twisted.internet.error import ConnectError
 
 
 class NotAnArticle(IgnoreRequest):
@@ -23,6 +25,11 @@ _ERROR_KINDS = (
     (DownloadTimeoutError, "timeouts"),
     (DownloadCancelledError, "oversize"),
     (ResponseDataLossError, "truncated"),
+    # No server answered: the name does not resolve, nothing listens, no route (a site that
+    # is down, not one whose layout changed).
+    (CannotResolveHostError, "unreachable"),
+    (DownloadConnectionRefusedError, "unreachable"),
+    (ConnectError, "unreachable"),
 )
 
 

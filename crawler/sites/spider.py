@@ -14,7 +14,7 @@ from scrapy.http import TextResponse
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import get_project_settings
 
-from crawler.article.extract import select
+from crawler.article.extract import select, whole_document
 from crawler.sites.browser_signs import browser_signs
 from crawler.sites.failures import count_failure
 from crawler.article.items import Page
@@ -44,6 +44,8 @@ class SiteSpider(scrapy.Spider):
 
     def parse(self, response):
         """A list page: follow article links and the next list page."""
+        if response.status == 304:  # unchanged since it was last followed (crawler.incremental)
+            return
         articles = _hrefs(response, self.article_links)
         if not articles:  # the site changed its layout, or this is a trap page: flag it, go on
             self.crawler.stats.inc_value("lists/no_article_links")
@@ -108,6 +110,7 @@ def use_browser(settings) -> None:
 def _hrefs(response, query: str) -> list[str]:
     if not query:  # a freshly scaffolded site module has no selectors yet
         return []
+    whole_document(response.selector.root)  # a list after a stray </html> is still the page's
     hrefs = (n.root if isinstance(n.root, str) else n.attrib.get("href", "") for n in select(response.selector, query))
     return [href.strip() for href in hrefs if href.strip() and not href.startswith(("javascript:", "#"))]
 

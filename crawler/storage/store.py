@@ -206,20 +206,28 @@ KNOWN_URL = ("SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
 # Adds to the search index the articles from a given id on (see `_search_index_at_commit`).
 INDEX_ARTICLES_FROM = "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body FROM articles WHERE id >= ?"
 
-# Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
-# Per-run counts of sites that need a browser (crawler.crawl.rendering): list pages fetched as plain
-# HTML that a browser would draw (`crawler report` flags needs_browser), pages a browser drew.
-RENDER_COUNTERS = ("needs_browser", "rendered")
+# Per-run fault counts added after schema 5, each by a migration of its own; written with FAULT_COUNTERS.
+LATER_FAULT_COUNTERS = ("unreachable", "needs_browser", "rendered")
+
+
+def _unreachable_count(db: sqlite_utils.Database) -> None:
+    """crawl_runs.unreachable: requests that found no server (DNS lookup failed, connection
+    refused), so that a site that is down is told apart from one whose layout changed."""
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN [unreachable] INTEGER NOT NULL DEFAULT 0")
 
 
 def _rendering_counts(db: sqlite_utils.Database) -> None:
-    for name in RENDER_COUNTERS:
+    """crawl_runs columns of sites that need a browser (crawler.crawl.rendering): needs_browser,
+    list pages fetched as plain HTML that a browser would draw (`crawler report` flags them);
+    rendered, pages a browser drew."""
+    for name in ("needs_browser", "rendered"):
         db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{name}] INTEGER NOT NULL DEFAULT 0")
 
 
+# Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
 MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts,
               _near_duplicate_index, _search_index_at_commit, _minhash_signatures, _search_index_merges,
-              _rendering_counts]
+              _unreachable_count, _rendering_counts]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -511,7 +519,8 @@ class Store:
 
     def add_fault_counts(self, run_id: int, counts: dict) -> None:
         with self.transaction():
-            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in FAULT_COUNTERS + RENDER_COUNTERS})
+            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0))
+                                                for name in FAULT_COUNTERS + LATER_FAULT_COUNTERS})
 
     def runs_of(self, invocation: str) -> list[dict]:
         return list(self.db.query("SELECT * FROM crawl_runs WHERE invocation = ? ORDER BY site", [invocation]))
