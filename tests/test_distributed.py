@@ -85,11 +85,13 @@ def finish(server, writer, workers) -> None:
 
 
 def stored(db) -> dict:
-    """Each stored article as {copies: content}, copies being the (site, url) of the article and
-    of its duplicates; content is the whole record for a lone article, the body for a cluster."""
+    """Each stored article of the demo sites the workers crawl (the demo crawl also stores the
+    scripted sites' where Chromium is installed) as {copies: content}, copies being the (site,
+    url) of the article and of its duplicates; content is the whole record for a lone article,
+    the body for a cluster."""
     with connect(db) as conn:
         result = {}
-        for row in conn.execute("SELECT * FROM articles"):
+        for row in conn.execute(f"SELECT * FROM articles WHERE site IN ({', '.join('?' * len(SITES))})", list(SITES)):
             copies = {(row["site"], row["url"])} | {
                 (d["site"], d["url"]) for d in conn.execute("SELECT * FROM duplicates WHERE duplicate_of = ?", [row["id"]])}
             lone = len(copies) == 1
