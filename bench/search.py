@@ -3,7 +3,8 @@
 Builds a synthetic store of N articles (default 100,000) through the store's own schema and
 triggers, from clauses of the demo articles recombined at random, then searches phrases of 3, 4
 and 6 characters cut from random article bodies:
-- `search query`: the `search` canned query of `crawler serve` (the 100 newest matches), in SQLite;
+- `search query`: the `search` canned query of `crawler serve` (the 100 most recently published
+  matches), in SQLite;
 - `table page`: Datasette's own articles page with `_search=` (first page, total count and the
   four facets), through Datasette in this process, as the browser gets it.
 It also measures what the index costs a crawl: ms to store one 3,000-character article in its own
@@ -191,7 +192,7 @@ def main() -> None:
     print(f"{args.articles} articles ({result['text_mb']} MB of text) stored in batches, as the store writes them, in "
           f"{result['build_s']} s ({result['articles_per_s']}/s); trigram index {result['index_mb']} MB, "
           f"file {result['file_mb']} MB")
-    print(f"search query (100 newest matches): median {search_query['median_ms']} ms, "
+    print(f"search query (100 most recently published matches): median {search_query['median_ms']} ms, "
           f"p90 {search_query['p90_ms']} ms, max {search_query['max_ms']} ms over {len(queries)} phrases")
     print(f"table page (first page, count, facets): median {table_page['median_ms']} ms, "
           f"p90 {table_page['p90_ms']} ms, max {table_page['max_ms']} ms; "

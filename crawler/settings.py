@@ -80,6 +80,9 @@ REDIRECT_MAX_TIMES = 10
 DEPTH_LIMIT = 100
 TRAP_MAX_QUERY_PAGES = 100
 CRAWLER_MAX_PAGES = 10000
+# Article links followed from one page; a list page of a real site holds tens, a link farm
+# hundreds of thousands (the rest are counted in `trapped`).
+CRAWLER_MAX_LINKS_PER_PAGE = 1000
 # A broken site module is reported and skipped instead of stopping every site.
 SPIDER_LOADER_CLASS = "crawler.sites.loader.SiteLoader"
 SPIDER_MIDDLEWARES = {**SPIDER_MIDDLEWARES, "crawler.crawl.traps.TrapGuard": 40, "crawler.crawl.attachments.AttachmentLinks": 70}
@@ -87,6 +90,7 @@ DOWNLOADER_MIDDLEWARES = {
     **DOWNLOADER_MIDDLEWARES,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.crawl.retry.OffsiteRedirects": 540,
+    "crawler.crawl.retry.RedirectLoops": 610,
     "crawler.crawl.retry.BackoffRetry": 550,
     "crawler.crawl.attachments.AttachmentResponses": 560,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,

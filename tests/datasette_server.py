@@ -17,9 +17,10 @@ STARTUP_SECONDS = 30
 
 
 @contextmanager
-def serving(db: Path):
-    """Yield the base URL (`http://127.0.0.1:PORT`) of `crawler serve --db DB --port 0`."""
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "serve", "--db", str(db), "--port", "0"],
+def serving(db: Path, prefix: tuple[str, ...] = ()):
+    """Yield the base URL (`http://127.0.0.1:PORT`) of `crawler serve --db DB --port 0`, run
+    after `prefix` (a command that runs another, such as setpriv)."""
+    proc = subprocess.Popen([*prefix, sys.executable, "-m", "crawler.cli", "serve", "--db", str(db), "--port", "0"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

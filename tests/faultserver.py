@@ -10,10 +10,13 @@ Routes (`n` is any number):
                              `retry-after` (429 with Retry-After: 1 first)
 - `/fault/{kind}/{n}.html`   never an article: `500`, `502`, `503`, `reset` (TCP reset),
                              `timeout` (no answer), `trickle` (bytes slower than the timeout),
-                             `loop` (endless redirects), `offsite` (redirect to another host),
+                             `loop` (endless redirects), `self-redirect` (to itself),
+                             `loop-two` (to a second page that redirects back),
+                             `offsite` (redirect to another host),
                              `offsite-after-503` (the same, once it has been retried),
                              `huge` (30 MB, Content-Length given), `huge-stream` (30 MB, none),
-                             `truncated` (body shorter than its Content-Length)
+                             `truncated` (body shorter than its Content-Length),
+                             `gzip-bomb` (30 KB of gzip that inflate to 30 MB)
 - `/files/{n}.{ext}`, `/download?id=n`   attachments linked as articles (the latter without a
                              file name, answering application/pdf)
 - `/private/{n}.html`        disallowed by robots.txt
@@ -25,6 +28,7 @@ tests can check what the crawler asked for.
 """
 from __future__ import annotations
 
+import gzip
 import html
 import re
 import socket
@@ -40,12 +44,13 @@ from urllib.parse import parse_qs, urlsplit
 from opencc import OpenCC
 
 GOOD_KINDS = ("utf8", "gbk-as-utf8", "utf8-as-gbk", "big5", "malformed", "hostile", "slow", "flaky", "retry-after")
-FAULT_KINDS = ("500", "502", "503", "reset", "timeout", "trickle", "loop", "offsite", "offsite-after-503", "huge",
-               "huge-stream", "truncated")
+FAULT_KINDS = ("500", "502", "503", "reset", "timeout", "trickle", "loop", "self-redirect", "loop-two", "offsite",
+               "offsite-after-503", "huge", "huge-stream", "truncated", "gzip-bomb")
 ATTACHMENT_LINKS = ("/files/{n}.pdf", "/files/{n}.jpg", "/files/{n}.docx", "/files/{n}.xlsx", "/download?id={n}")
 TRAP_STARTS = ("/calendar?date=2024-01-01", "/search?q=%E9%80%9A%E7%9F%A5&page=1", "/archive/1/")
 HOSTILE_TITLE = "'); DROP TABLE articles;--"
 HUGE_BYTES = 30 * 1024 * 1024
+GZIP_BOMB = gzip.compress(b"<html><body><p>" + b"0" * HUGE_BYTES, 9)
 SLOW_SECONDS = 0.4      # the `slow` article takes this long: under any sane timeout
 STALL_SECONDS = 30.0    # `timeout` and `trickle` never finish before the crawler gives up
 _TO_TRADITIONAL = OpenCC("s2tw")  # Taiwan forms: what Big5 pages use
@@ -197,6 +202,12 @@ class FaultHandler(BaseHTTPRequestHandler):
             return self._trickle(200, article_response("utf8", 800 + n)[1], "text/html; charset=utf-8", STALL_SECONDS)
         if kind == "loop":
             return self._redirect(f"/fault/loop/{n + 1}.html")
+        if kind == "self-redirect":
+            return self._redirect(f"/fault/self-redirect/{n}.html")
+        if kind == "loop-two":  # n and n + 1000 redirect to each other
+            return self._redirect(f"/fault/loop-two/{n + 1000 if n < 1000 else n - 1000}.html")
+        if kind == "gzip-bomb":
+            return self._send(200, GZIP_BOMB, extra={"Content-Encoding": "gzip"})
         if kind == "offsite-after-503" and hits == 1:
             return self._send(503, b"busy", "text/plain")
         if kind.startswith("offsite"):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import random
 from pathlib import Path
 
 import pytest
@@ -81,6 +83,41 @@ def test_a_binary_file_is_an_error_line_not_a_record_of_garbage(tmp_path):
     first, second = [json.loads(line) for line in result.stdout.splitlines()]
     assert first == {"file": str(binary), "error": "NotHtml: not an HTML page: the bytes are binary"}
     assert second["title"] == SITES["gdcyxx"].articles[0].title
+
+
+def test_devices_fifos_and_oversized_files_give_error_lines_and_the_rest_still_come_out(tmp_path):
+    _, good = save_pages(SITES["laowu"], tmp_path)[0]
+    fifo = tmp_path / "pipe.html"
+    os.mkfifo(fifo)  # nobody writes to it: reading it would wait for ever
+    oversized = tmp_path / "huge.html"
+    with open(oversized, "wb") as file:
+        file.truncate(16 * 1024 * 1024 + 1)  # one byte over the crawl's DOWNLOAD_MAXSIZE
+    result = run_crawler("extract", "/dev/zero", str(fifo), str(oversized), str(good), timeout=120)
+    assert result.returncode == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[:3] == [{"file": "/dev/zero", "error": "OSError: not a regular file: /dev/zero"},
+                         {"file": str(fifo), "error": f"OSError: not a regular file: {fifo}"},
+                         {"file": str(oversized), "error": "OSError: larger than 16 MB, the crawl's "
+                                                           f"DOWNLOAD_MAXSIZE: {oversized}"}]
+    assert lines[3]["title"] == SITES["laowu"].articles[0].title
+    assert "Traceback" not in result.stderr
+
+
+def test_a_page_with_a_stray_nul_byte_is_extracted_not_taken_for_binary(tmp_path):
+    _, good = save_pages(SITES["gdcyxx"], tmp_path)[0]
+    page = good.read_bytes()
+    head = page.index(b"<head>") + len(b"<head>")
+    good.write_bytes(page[:head] + b"\x00" + page[head:])  # in the first 4 KB
+    result = run_crawler("extract", "--site", "gdcyxx", str(good))
+    assert result.returncode == 0, result.stdout
+    assert json.loads(result.stdout)["title"] == SITES["gdcyxx"].articles[0].title
+
+
+def test_bytes_without_a_signature_are_binary_by_their_control_bytes(tmp_path):
+    noise = tmp_path / "blob.html"
+    noise.write_bytes(random.Random(3).randbytes(8192))  # compressed or encrypted data looks like this
+    result = run_crawler("extract", str(noise))
+    assert json.loads(result.stdout) == {"file": str(noise), "error": "NotHtml: not an HTML page: the bytes are binary"}
 
 
 def test_unknown_site_is_a_one_line_configuration_error(tmp_path):

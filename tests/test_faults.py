@@ -7,6 +7,7 @@ database passing `PRAGMA integrity_check`. Bad configuration gives one line and 
 """
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -90,10 +91,11 @@ def test_crawl_finishes_and_stores_every_good_article_exactly(fault_crawl):
 
 def test_errors_are_counted_per_site_in_crawl_runs(fault_crawl):
     run = fault_crawl["run"]
-    # 500, 502, 503, reset, timeout, trickle, redirect loop, 2 oversize, truncated; the off-site
+    # 500, 502, 503, reset, timeout, trickle, 3 redirect loops (endless, to itself, A -> B -> A),
+    # 3 oversize (with and without Content-Length, a gzip bomb), truncated; the off-site
     # redirects, robots.txt and attachments are the crawler's choices, not errors.
-    assert run["http_errors"] == 10, ({k: v for k, v in run.items() if v}, fault_crawl["first"].stderr[-4000:])
-    assert (run["timeouts"], run["oversize"], run["truncated"]) == (2, 2, 1)
+    assert run["http_errors"] == 13, ({k: v for k, v in run.items() if v}, fault_crawl["first"].stderr[-4000:])
+    assert (run["timeouts"], run["oversize"], run["truncated"]) == (2, 3, 1)
     assert run["errors"] >= run["http_errors"]
     assert run["robots_forbidden"] == 1
     # 500, 502, 503, reset, timeout, trickle and truncated retried twice; flaky twice; 429 and
@@ -150,6 +152,8 @@ def test_robots_txt_and_off_site_redirects_are_respected(fault_crawl):
     assert server.hosts["localhost"] == 0  # the redirects to another host were not followed,
     assert fault_crawl["hits"]["/fault/offsite-after-503/1.html"] == 2  # even from a retried request
     assert sum(1 for path in hits if path.startswith("/fault/loop/")) == FAST["REDIRECT_MAX_TIMES"] + 1
+    assert hits["/fault/self-redirect/1.html"] == 1  # a loop is an error at once, not after 5 hops
+    assert (hits["/fault/loop-two/1.html"], hits["/fault/loop-two/1001.html"]) == (1, 1)
     assert count(fault_crawl["db"], "SELECT COUNT(*) FROM articles WHERE url LIKE '%/private/%' "
                                     "OR url LIKE 'http://localhost%'") == 0
     assert count(fault_crawl["db"], "SELECT COUNT(*) FROM duplicates") == 0
@@ -280,3 +284,111 @@ def test_a_full_disk_stops_the_crawl_with_one_line_and_keeps_what_was_stored(tmp
     assert 0 < stored < 30
     assert count(db, "SELECT COUNT(*) FROM articles a JOIN raw_pages r ON r.article_id = a.id") == stored
     assert integrity(db) == "ok"
+
+
+# --- a damaged database ----------------------------------------------------------------------
+def _damage(db: Path, table: str) -> None:
+    """Overwrite the root page of `table` with random bytes, as a bad disk sector would."""
+    with connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        root, page_size = (conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", [table]).fetchone()[0],
+                           conn.execute("PRAGMA page_size").fetchone()[0])
+    conn.close()
+    with open(db, "r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(random.Random(7).randbytes(page_size))
+
+
+def _damaged_site_and_db(tmp_path):
+    site = FaultSite([("utf8", n) for n in range(1, 9)], [], per_list=4)
+    project = make_project(tmp_path)
+    return site, project, project / "damaged.db"
+
+
+def test_a_damaged_database_is_refused_at_open_with_one_line_and_exit_3(tmp_path):
+    site, project, db = _damaged_site_and_db(tmp_path)
+    with FaultServer(site, lifetime=120) as server:
+        assert crawl(project, server, "crawl", "faultsite", "--db", str(db), "--max-list-pages", "1").returncode == 0
+        _damage(db, "frontier")
+        before = sum(server.hits.values())
+        result = crawl(project, server, "crawl", "faultsite", "--db", str(db))
+        fetched = sum(server.hits.values()) - before
+    report = crawl(project, server, "report", "--db", str(db))
+    for outcome in (result, report):
+        assert outcome.returncode == 3, outcome.stderr[-3000:]
+        lines = error_lines(outcome.stderr)
+        assert len(lines) == 1 and "is damaged" in lines[0] and f"sqlite3 {db} .dump" in lines[0], outcome.stderr
+        assert "Traceback" not in outcome.stderr
+    assert fetched == 0  # nothing fetched that could not be stored
+
+
+def test_damage_found_by_a_write_stops_the_crawl_with_one_line_and_exit_3(tmp_path):
+    site, project, db = _damaged_site_and_db(tmp_path)
+    with FaultServer(site, lifetime=120) as server:
+        # The articles of the second list page only, so that the next run has new ones to store.
+        assert crawl(project, server, "crawl", "faultsite", "--db", str(db), "--max-list-pages", "1",
+                     starts=("/list/2.html",)).returncode == 0
+        with connect(db) as conn:
+            stored = {row[0] for row in conn.execute("SELECT url FROM articles")}
+        _damage(db, "articles")
+        # A file too large to check at open: the first write into the damaged table finds it.
+        result = crawl(project, server, "crawl", "faultsite", "--db", str(db),
+                       prelude="import crawler.storage.store as store\nstore.QUICK_CHECK_MAX_BYTES = 0")
+    assert result.returncode == 3, result.stderr[-3000:]
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1 and "is damaged" in lines[0] and ".dump" in lines[0], result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    with connect(db) as conn:  # the tables the damage left alone say what happened
+        assert conn.execute("SELECT status, finish_reason FROM crawl_runs ORDER BY id DESC").fetchone()[:] == (
+            "failed", "store_error")
+        # Every page of the second run is still to do: none was marked done without its article.
+        left = {row[0] for row in conn.execute("SELECT url FROM frontier")}
+    unstored = {server.url + record["url_path"] for record in site.good_records()} - stored
+    assert not left or unstored <= left
+
+
+def test_a_disk_that_fills_up_under_the_log_and_the_database_is_one_line_and_no_run_left_running(tmp_path):
+    site = FaultSite([("utf8", n) for n in range(1, 61)], [], per_list=60)
+    project = make_project(tmp_path)
+    db = project / "full.db"
+    # No file of the process may grow past 192 KB from now on (the database, its WAL, the log
+    # file), as on a disk that is full; SIGXFSZ ignored, a write past it fails with EFBIG.
+    prelude = ("import resource, signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+               "resource.setrlimit(resource.RLIMIT_FSIZE, (192 * 1024, 192 * 1024))")
+    with FaultServer(site, lifetime=120) as server:
+        result = crawl(project, server, "crawl", "faultsite", "--db", str(db), "--log-level", "INFO", prelude=prelude,
+                       settings={"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "CRAWLER_BATCH_WRITES": 2})
+    assert result.returncode == 3, result.stderr[-3000:]
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1 and "cannot write database" in lines[0], result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and "Logging error" not in result.stderr
+    assert count(db, "SELECT COUNT(*) FROM crawl_runs WHERE status = 'running'") == 0
+    assert integrity(db) == "ok"
+
+
+# --- a link farm ----------------------------------------------------------------------------------
+def test_a_link_farm_list_page_is_cut_to_the_link_bound_and_counted(tmp_path):
+    farm = [f"/news/farm/{n}.html" for n in range(20_000)]  # 404s, each a request if followed
+    site = FaultSite([("utf8", n) for n in range(1, 4)], [], extras=farm, per_list=len(farm) + 3)
+    project = make_project(tmp_path)
+    db = project / "farm.db"
+    with FaultServer(site, lifetime=120) as server:
+        result = crawl(project, server, "crawl", "faultsite", "--db", str(db),
+                       settings={"CRAWLER_MAX_LINKS_PER_PAGE": 50})
+        followed = sum(1 for path in server.hits if path.startswith("/news/"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert followed == 50
+    assert run_row(db)["trapped"] == len(farm) + 3 - 50
+    assert "only the first 50 article links are followed" in result.stderr
+
+
+# --- dead start pages ---------------------------------------------------------------------------
+@pytest.mark.parametrize("start", ["/list/99.html", "/fault/self-redirect/1.html"], ids=["404", "self-redirect"])
+def test_a_run_whose_start_page_failed_has_failed(tmp_path, start):
+    site = FaultSite([("utf8", n) for n in range(1, 4)], [])
+    project = make_project(tmp_path)
+    with FaultServer(site, lifetime=120) as server:
+        result = crawl(project, server, "crawl", "faultsite", "--db", str(project / "dead.db"), starts=(start,))
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert run_row(project / "dead.db")["status"] == "failed"
+    assert "failed: faultsite" in result.stderr

@@ -267,20 +267,22 @@ def test_a_site_whose_layout_changed_is_flagged_by_report(tmp_path, change, flag
     assert len(as_json["sites"][0]["runs"]) == 4
 
 
-def test_a_site_that_blocks_the_crawler_is_flagged_after_two_runs(tmp_path):
+def test_a_site_that_blocks_the_crawler_fails_and_is_flagged_at_once(tmp_path):
     db = tmp_path / "news.db"
     with Newsroom(articles=6) as site:
         assert crawl(site, db).returncode == 0
         site.blocked = True
-        assert crawl(site, db).returncode == 0  # robots.txt and list page refused: a run with errors
+        assert crawl(site, db).returncode == 1  # robots.txt and the start page refused: the run failed
         once = report(db, "--json")
-        assert crawl(site, db).returncode == 0
+        assert crawl(site, db).returncode == 1
     runs = connect(db).execute("SELECT * FROM crawl_runs ORDER BY id").fetchall()
-    assert [(r["pages_fetched"], r["http_errors"], r["status"]) for r in runs[1:]] == [(2, 1, "partial")] * 2
-    assert {f["flag"] for f in json.loads(once.stdout)["sites"][0]["flags"]} == {"no_articles"}
+    assert [(r["pages_fetched"], r["http_errors"], r["status"]) for r in runs[1:]] == [(2, 1, "failed")] * 2
+    assert once.returncode == 1
+    assert {f["flag"] for f in json.loads(once.stdout)["sites"][0]["flags"]} == {"failed", "no_articles"}
     twice = report(db, "--json")
     assert twice.returncode == 1
-    assert {f["flag"] for f in json.loads(twice.stdout)["sites"][0]["flags"]} == {"no_articles", "http_errors"}
+    assert {f["flag"] for f in json.loads(twice.stdout)["sites"][0]["flags"]} == {"failed", "no_articles",
+                                                                                  "http_errors"}
 
 
 def test_a_site_that_is_down_gets_one_line_per_failed_request_and_is_reported_unreachable(tmp_path):

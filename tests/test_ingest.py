@@ -1,12 +1,15 @@
 """`crawler ingest`: real command runs on real SQLite files; the near-duplicate index is shared
 by separate processes and runs, and survives a schema upgrade."""
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 import sqlite_utils
 
-from conftest import connect, run_crawler
+from conftest import ROOT, connect, run_crawler
 from crawler.storage import store as store_module
 from crawler.article.dedup import content_hash
 from test_near_duplicates import ARTICLES, ORIGINAL
@@ -54,6 +57,28 @@ def test_an_unreadable_file_is_a_one_line_error(tmp_path):
     result = run_crawler("ingest", str(tmp_path / "missing.jsonl"), "--db", str(tmp_path / "out.db"))
     assert result.returncode == 1
     assert result.stderr.strip() == f"crawler ingest: cannot read {tmp_path / 'missing.jsonl'}: No such file or directory"
+
+
+def test_closed_standard_input_is_a_one_line_error(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "crawler.cli", "ingest", "-", "--db", str(tmp_path / "out.db")],
+                            cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: os.close(0))  # `crawler ingest - <&-`
+    assert result.returncode == 1
+    assert result.stderr.strip() == "crawler ingest: cannot read -: standard input is closed"
+
+
+def test_control_characters_are_removed_so_the_stored_text_is_what_readers_see(tmp_path):
+    body = "\u0000" + "\n".join(ARTICLES[1]["paragraphs"]).replace("，", "，\u0001", 1) + "\u001f\u007f"
+    source = jsonl(tmp_path / "in.jsonl", [article(1, title="\u0000" + ARTICLES[1]["title"], body=body)])
+    db = tmp_path / "out.db"
+    assert run_crawler("ingest", str(source), "--db", str(db)).returncode == 0
+    phrase = ARTICLES[1]["paragraphs"][0][:6]
+    with connect(db) as conn:
+        title, stored, length = conn.execute("SELECT title, body, length(body) FROM articles").fetchone()
+        found = conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [f'"{phrase}"']).fetchone()
+    assert title == ARTICLES[1]["title"]
+    assert stored == "\n".join(ARTICLES[1]["paragraphs"]) and length == len(stored)  # SQLite sees all of it
+    assert found[0] == 1
 
 
 def test_two_processes_share_the_near_duplicate_index(tmp_path):

@@ -4,10 +4,13 @@ links from copies) and next to a running crawl."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -340,6 +343,47 @@ def test_serve_on_a_busy_port_is_a_one_line_error(demo_server, demo_db):
     result = run_crawler("serve", "--db", str(demo_db), "--port", port)
     assert result.returncode == 3
     assert result.stderr.strip().count("\n") == 0 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_arbitrary_sql_is_refused_and_canned_queries_and_dashboard_charts_still_answer(demo_server):
+    started = time.monotonic()
+    with pytest.raises(urllib.error.HTTPError) as refused:  # 600 MB of JSON if it ran
+        get_json(demo_server, "/demo.json", sql="select zeroblob(100000000) as z")
+    assert refused.value.code == 403 and time.monotonic() - started < 10
+    assert get_json(demo_server, "/demo/latest_per_site.json", per_site="1", _shape="array")
+    for chart in dashboard("demo")["charts"].values():  # as the dashboard's page asks for them
+        get_json(demo_server, "/demo.json", sql=chart["query"], _shape="objects")
+
+
+def test_a_post_is_refused_with_405_not_a_server_error(demo_server):
+    request = urllib.request.Request(f"{demo_server}/demo/latest_per_site", data=b"per_site=1", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 405 and refused.value.headers["Allow"] == "GET, HEAD"
+
+
+def test_serve_and_report_open_a_read_only_copy(tmp_path, demo_db):
+    folder = tmp_path / "published"
+    folder.mkdir()
+    copy = folder / "copy.db"
+    with connect(demo_db) as source:
+        source.execute(f"VACUUM INTO '{copy}'")
+    source.close()
+    with connect(copy) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")  # as a copy of the crawl's file may be
+    conn.close()
+    copy.chmod(0o444)
+    folder.chmod(0o555)  # no -wal or -shm can be made beside it, as on a read-only mount
+    # root writes anyway unless it gives up the capability to override file permissions
+    prefix = ("setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--") if os.getuid() == 0 else ()
+    try:
+        report = subprocess.run([*prefix, sys.executable, "-m", "crawler.cli", "report", "--db", str(copy)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert report.returncode in (0, 1) and "investchn" in report.stdout, report.stderr
+        with serving(copy, prefix) as base:
+            assert get_json(base, "/copy/articles.json", _size="1")["filtered_table_rows_count"] > 0
+    finally:
+        folder.chmod(0o755)
 
 
 def test_serve_help_has_an_example():

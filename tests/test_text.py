@@ -167,3 +167,8 @@ def test_prose_that_mentions_furniture_words_is_kept(line):
 def test_labelled_value_and_spaces():
     assert labelled_value("发布时间:2022-07-18  来源:泰州市海陵区新闻中心  发布开发区:泰州", ("来源",)) == "泰州市海陵区新闻中心"
     assert normalize_space("\u3000\u3000今年以来，\xa0海陵区  ") == "今年以来， 海陵区"
+
+
+def test_control_characters_go_but_tabs_and_newlines_stay_spaces_and_lines():
+    # a NUL cuts a value short for SQLite's string functions and its search index
+    assert normalize_space("\x00今年以来\x01，海陵区\x1f\x7f\n第二段\t完") == "今年以来，海陵区\n第二段 完"

@@ -707,14 +707,29 @@ class NotHtml(ValueError):
     """The bytes are not a text page (an image, a PDF, an executable)."""
 
 
-def _is_binary(body: bytes) -> bool:
-    """NUL bytes do not occur in HTML, except in UTF-16 pages, which start with a BOM."""
+# Signatures of the files that sites link as if they were pages: PDF, Office (old and new),
+# images, archives, executables.
+_MAGIC_NUMBERS = (b"%PDF-", b"\xd0\xcf\x11\xe0", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF",
+                  b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf", b"BZh", b"\x7fELF", b"MZ\x90\x00")
+# Control bytes (not tab, newline, form feed, carriage return, escape): about a tenth of any
+# compressed or binary file, none in a text page but for a stray NUL or two.
+_TEXT_BYTES = bytes(b for b in range(256) if b >= 0x20 or b in b"\t\n\x0b\x0c\r\x1b")
+BINARY_SHARE = 0.02
+
+
+def _is_binary(body: bytes, content_type: str | None = None) -> bool:
+    """A file by its signature; else, unless the server calls it text, by the share of control
+    bytes in its first 4 KB (UTF-16 pages, half NUL bytes, start with a BOM)."""
     head = body[:4096]
-    return b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if head.startswith(_MAGIC_NUMBERS):
+        return True
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or "text/" in (content_type or "").lower():
+        return False
+    return len(head.translate(None, _TEXT_BYTES)) > BINARY_SHARE * len(head)
 
 
 def parse_page(body: bytes, content_type: str | None = None) -> tuple[parsel.Selector, str, bool]:
-    if _is_binary(body):
+    if _is_binary(body, content_type):
         raise NotHtml("not an HTML page: the bytes are binary")
     decoded = decode_html(body, content_type)
     # lxml rejects a str with an encoding declaration only for XML; HTML parses fine.

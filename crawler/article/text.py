@@ -27,11 +27,15 @@ _TONED_PINYIN = re.compile(
 )
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2002-\u200b\u3000\ufeff]+")
+# C0 control characters that are not spaces (and DEL): nothing a reader sees, and a NUL cuts a
+# value short for SQLite's string functions and its search index.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]+")
 
 
 def normalize_space(text: str) -> str:
-    """Collapse runs of spaces (including ideographic and no-break ones) and trim the ends."""
-    return _SPACES.sub(" ", text).strip()
+    """Collapse runs of spaces (including ideographic and no-break ones), drop control
+    characters, and trim the ends."""
+    return _SPACES.sub(" ", _CONTROLS.sub("", text)).strip()
 
 
 # --- pinyin annotations ---------------------------------------------------------------------

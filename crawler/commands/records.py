@@ -3,6 +3,8 @@ over saved page files, over the raw pages in the store, and over JSON-lines reco
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -17,7 +19,9 @@ def register(commands) -> None:
         description="Read raw page bytes (any encoding) and print one JSON object per file, in order, with\n"
                     "file, url, site, extractor, title, published, source, author, summary, body, script.\n"
                     "The site is --site, else the one whose domain matches --url, else the generic chain.\n"
-                    "A file that cannot be read gives a line with an `error` field and exit code 1.",
+                    "A file that cannot be read, is not a regular file (a device, a FIFO) or is larger than\n"
+                    "the crawl's 16 MB download cap gives a line with an `error` field and exit code 1;\n"
+                    "the other files are still extracted.",
         epilog="examples:\n  crawler extract --url http://www.investchn.test/kfqnews/taizhou/20220718/i0718.html page.html\n"
                "  crawler extract --jobs 2 saved/*.html > records.jsonl\n"
                "  crawler extract --explain page.html     # why a page came out as it did")
@@ -57,18 +61,33 @@ def register(commands) -> None:
     add_db(ingest)
 
 
+def page_bytes(name: str, limit: int) -> bytes:
+    """A saved page's bytes. OSError for what cannot be a saved page: a device or a FIFO (whose
+    reading never ends, or never starts) or a file over `limit` bytes (the crawl's own cap)."""
+    fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK)  # opening a FIFO does not wait for a writer
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"not a regular file: {name}")
+        body = file.read(limit + 1)
+    if len(body) > limit:
+        raise OSError(f"larger than {limit // 2 ** 20} MB, the crawl's DOWNLOAD_MAXSIZE: {name}")
+    return body
+
+
 def cmd_extract(args) -> int:
     from crawler.article.clean import RECORD_FIELDS
     from crawler.article.items import Page
     from crawler.chain.workers import cores, results_in_order
     from crawler.sites.spider import site_for_url
 
+    from crawler.settings import DOWNLOAD_MAXSIZE
+
     site = sites_by_name([args.site])[0] if args.site else site_for_url(args.url) if args.url else None
 
     def pages():
         for name in args.files:
             try:
-                yield Page(url=args.url, site=getattr(site, "name", None), body=Path(name).read_bytes()), site
+                yield Page(url=args.url, site=getattr(site, "name", None), body=page_bytes(name, DOWNLOAD_MAXSIZE)), site
             except OSError as exc:  # reported in its place, in order
                 yield exc, site
 
@@ -177,6 +196,9 @@ def cmd_ingest(args) -> int:
             sys.stderr.write(f"{clear}{ingest_summary(counts)} ({rate:,.0f} records/s)")
             sys.stderr.flush()
 
+    if args.file == "-" and sys.stdin is None:  # started with standard input closed (`<&-`)
+        print("crawler ingest: cannot read -: standard input is closed", file=sys.stderr)
+        return EXIT_FAILED
     try:
         lines = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
     except OSError as exc:

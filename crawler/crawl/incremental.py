@@ -77,7 +77,8 @@ class IncrementalCrawl(_WritesUser):
         spider = self.crawler.spider
         async for entry in start:
             if isinstance(entry, Request) and not entry.meta.get("article"):
-                entry = entry.replace(meta={**entry.meta, "list_page": 1},
+                self.stats.inc_value("start/requests")
+                entry = entry.replace(meta={**entry.meta, "list_page": 1, "start": True},
                                       errback=entry.errback or getattr(spider, "on_error", None))
             yield entry
         for left in self.frontier.resume():
@@ -130,6 +131,8 @@ class IncrementalCrawl(_WritesUser):
         # An article page's entry goes when its item has been stored (article_handled); a page
         # that failed (HTTP error after retries) stays for the next run to try again.
         handled = complete and not items and response.status < 400
+        if response.meta.get("start") and response.status < 400:
+            self.stats.inc_value("start/fetched")  # none of them: the run failed (crawler.crawl.runs)
         self.writes.post(self.frontier.add, [self._entry(r) for r in requests],
                          done=_original_url(response) if handled else None)
         if handled and list_page is not None and response.status == 200:

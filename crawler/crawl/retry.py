@@ -1,6 +1,6 @@
 """Scrapy's retries, spaced out: exponential backoff, and the server's Retry-After when it
-sends one (429 Too Many Requests, 503 Service Unavailable); and off-site redirects of retried
-requests refused.
+sends one (429 Too Many Requests, 503 Service Unavailable); off-site redirects of retried
+requests refused; redirect loops failed as errors.
 
 Scrapy's RetryMiddleware re-queues a failed request at once, which hits an overloaded
 government server again while it is still down. This subclass keeps its rules (which codes
@@ -13,13 +13,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
+from w3lib.url import canonicalize_url
 
 from crawler.sites.spider import on_domains
 
@@ -98,3 +99,23 @@ class OffsiteRedirects:
             self.crawler.stats.inc_value("offsite/filtered")
             raise IgnoreRequest(f"Filtered offsite request to {urlsplit(request.url).hostname!r}")
         return None
+
+
+class RedirectLoop(IgnoreRequest):
+    """A redirect back to a URL of the request's own redirect chain; an error of the site."""
+
+
+class RedirectLoops:
+    """Fail a request whose response redirects to a URL already in its redirect chain (A -> A,
+    A -> B -> A). Scrapy's RedirectMiddleware would schedule it, and the duplicate filter drop it
+    without a word: the page was neither fetched nor counted as an error. Placed before the
+    RedirectMiddleware (a higher number sees responses first)."""
+
+    def process_response(self, request, response, spider=None):
+        location = response.headers.get("Location")
+        if not 300 <= response.status < 400 or not location:
+            return response
+        target = canonicalize_url(urljoin(request.url, location.decode("latin-1")))
+        if target in {canonicalize_url(url) for url in [*request.meta.get("redirect_urls", ()), request.url]}:
+            raise RedirectLoop(f"redirect loop: {request.url} -> {target}")
+        return response

@@ -10,8 +10,9 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
-from crawler.storage.lock import exclusive
+from crawler.crawl.faults import STORE_ERRORS_IN_ONE_LINE
 from crawler.crawl.progress import Progress
+from crawler.storage.lock import exclusive
 from crawler.storage.store import shared_store
 
 
@@ -38,8 +39,13 @@ def crawl(spiders: list[type], db: str | Path, overrides: dict | None = None,
             "CRAWLER_DB": str(db), "CRAWLER_INVOCATION": invocation,
             "LOG_FILE": str(log_file), "LOG_LEVEL": "INFO", **(overrides or {}),
         }, priority="cmdline")
+        # A log file on a full disk: the record is dropped, not printed with a traceback (the
+        # command reports the full disk in one line).
+        logging.raiseExceptions = False
         process = CrawlerProcess(settings)
         _also_log_to_stderr(settings, stderr_level)
+        for handler in logging.getLogger().handlers:  # the log file's and stderr's
+            handler.addFilter(STORE_ERRORS_IN_ONE_LINE)
         for spider in spiders:
             process.crawl(spider)
         progress = Progress(list(process.crawlers)) if sys.stderr.isatty() else None
@@ -48,6 +54,8 @@ def crawl(spiders: list[type], db: str | Path, overrides: dict | None = None,
         process.start()
         if progress:
             progress.finish()
+        if store.failure:
+            store.end_failed_runs(invocation)
         return store.runs_of(invocation)
 
 

@@ -31,14 +31,15 @@ def run_counts(stats) -> dict:
     return counts
 
 
-def run_status(finish_reason: str, counts: dict) -> str:
+def run_status(finish_reason: str, counts: dict, starts_failed: bool = False) -> str:
     """`interrupted` when stopped by a signal (SIGTERM, SIGINT), `failed` when it did not finish
-    otherwise or fetched nothing, `no_links` when list pages were read (not answered 304) and
-    none held an article link (the list layout changed, or the selector is wrong), `partial`
-    when some pages failed, else `ok`."""
+    otherwise, fetched nothing or none of its start pages (`starts_failed`: a 404, a redirect
+    loop), `no_links` when list pages were read (not answered 304) and none held an article
+    link (the list layout changed, or the selector is wrong), `partial` when some pages failed,
+    else `ok`."""
     if finish_reason == "shutdown":
         return "interrupted"
-    if finish_reason != "finished" or not counts["pages_fetched"]:
+    if finish_reason != "finished" or not counts["pages_fetched"] or starts_failed:
         return "failed"
     if counts["list_pages"] > counts["list_pages_not_modified"] and not counts["article_links"]:
         return "no_links"
@@ -67,11 +68,16 @@ class RunRecorder:
         self.saver.start(SAVE_EVERY_S, now=False)
 
     def save_counts(self):
-        self.store.update_run_counts(self.run_id, run_counts(self.crawler.stats))
+        if not self.store.failure:  # nothing more can be written: the command ends the run
+            self.store.update_run_counts(self.run_id, run_counts(self.crawler.stats))
 
     def spider_closed(self, spider, reason):
         if self.saver.running:
             self.saver.stop()
-        counts = run_counts(self.crawler.stats)
-        self.store.finish_run(self.run_id, run_status(reason, counts), reason,
+        if self.store.failure:  # the command ends the run as failed (crawler.crawl.runner)
+            return
+        stats = self.crawler.stats
+        counts = run_counts(stats)
+        starts_failed = stats.get_value("start/requests", 0) > 0 and not stats.get_value("start/fetched", 0)
+        self.store.finish_run(self.run_id, run_status(reason, counts, starts_failed), reason,
                               time.monotonic() - self.started, counts)

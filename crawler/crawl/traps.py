@@ -5,6 +5,9 @@ results). Three bounds, each counted in the run stats when it cuts something off
 - query patterns: at most TRAP_MAX_QUERY_PAGES list pages that differ only in their query
   values (`/calendar?date=...`, `/list?page=...`);
 - pages per site: at most CRAWLER_MAX_PAGES requests per site per run.
+
+A fourth, for link farms, is where the spiders collect links: at most CRAWLER_MAX_LINKS_PER_PAGE
+article links from one page (crawler.sites.spider.first_links).
 """
 from __future__ import annotations
 

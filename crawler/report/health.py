@@ -12,8 +12,8 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from crawler.storage.store import StoreError
 from crawler.report.table import format_table
+from crawler.storage.store import StoreError, failure_of, open_read_only
 
 # Not running, interrupted or killed: those say nothing of the site.
 FINISHED = ("ok", "partial", "failed", "no_links")
@@ -37,14 +37,14 @@ def load_runs(db: str | Path, since_days: int) -> list[dict]:
     if not path.is_file():
         raise StoreError(f"no database at {path}")
     cutoff = (datetime.now(timezone.utc) - timedelta(days=since_days)).isoformat(timespec="seconds")
+    conn = open_read_only(path)  # a damaged file is an error, never a report that looks healthy
+    conn.row_factory = sqlite3.Row
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        conn.row_factory = sqlite3.Row
         with conn:
             rows = conn.execute("SELECT * FROM crawl_runs WHERE started_at >= ? ORDER BY started_at, id", [cutoff])
             return [dict(row) for row in rows]
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot read crawl runs from {path}: {exc}") from exc
+        raise StoreError(failure_of(path, exc) or f"cannot read crawl runs from {path}: {exc}") from exc
 
 
 def site_reports(runs: list[dict]) -> list[dict]:

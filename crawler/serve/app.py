@@ -6,7 +6,14 @@ Read-only mode: the file is opened with `mode=ro`, not `immutable=1` or `nolock=
 be writing it: an immutable reader ignores the WAL file (it shows stale or torn data and caches
 counts), and nolock drops the locks that keep a reader off pages being checkpointed. With
 `mode=ro` on a WAL database each query reads one consistent snapshot, never blocks the writer,
-and sees new articles on the next page load.
+and sees new articles on the next page load. A file that cannot be written (a published copy,
+a read-only mount) is served `immutable`: no crawl can be writing it.
+
+Arbitrary SQL is off: one `select zeroblob(...)` or a cross join returns as much data as it asks
+for (the time limit counts VM steps, not bytes), so a page could exhaust the machine's memory.
+The canned queries, table views, facets and search stay; the health dashboard's chart queries,
+which its page sends to the SQL endpoint, are the one exception (SQL_ACTOR). For other SQL,
+open the file with `sqlite3` or Datasette yourself.
 """
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from pathlib import Path
 from crawler.report.health import BROKEN_SITES_SQL, RUN_RATES_SQL
 
 DASHBOARD = "health"
+SQL_ACTOR = "crawler-dashboard"  # the actor of dashboard requests (crawler/serve/plugin.py)
 # Tables the crawler keeps for itself: not listed (still reachable by URL and SQL).
 INTERNAL_TABLES = ("meta", "raw_pages", "frontier", "list_validators", "lsh_bands", "minhashes")
 LATEST_RUNS = 20  # runs per site shown in the dashboard's rate charts
@@ -73,21 +81,24 @@ RUN_COLUMNS = {
     "missing_dates": "stored articles without a publication date",
 }
 
-# The 100 most recently published matches (undated ones last, then the newest fetched).
+# The 100 most recently published matches (undated ones last, then the newest stored). The
+# matches are ranked on `published` alone; only those 100 are read whole for their excerpt
+# (a body is several pages of the file, and a common phrase matches thousands of articles).
 SEARCH_SQL = """
-SELECT id, site, published, title, excerpt, matched_by FROM (
-  SELECT a.id, a.site, a.published, a.title,
-         substr(a.body, max(instr(a.body, :q) - 30, 1), 90) AS excerpt, 'trigram index' AS matched_by
-  FROM articles_fts f JOIN articles a ON a.id = f.rowid
-  WHERE length(:q) >= 3 AND articles_fts MATCH '"' || replace(:q, '"', '""') || '"'
-  UNION ALL
-  SELECT a.id, a.site, a.published, a.title,
-         substr(a.body, max(instr(a.body, :q) - 30, 1), 90),
-         'LIKE scan: under 3 characters, the trigram index cannot match'
-  FROM articles a
-  WHERE length(:q) BETWEEN 1 AND 2 AND (a.title LIKE '%' || :q || '%' OR a.body LIKE '%' || :q || '%')
-)
-ORDER BY published IS NULL, published DESC, id DESC LIMIT 100
+SELECT a.id, a.site, a.published, a.title,
+       substr(a.body, max(instr(a.body, :q) - 30, 1), 90) AS excerpt,
+       CASE WHEN length(:q) >= 3 THEN 'trigram index'
+            ELSE 'LIKE scan: under 3 characters, the trigram index cannot match' END AS matched_by
+FROM articles a JOIN (
+  SELECT id FROM (
+    SELECT a.id, a.published FROM articles_fts f JOIN articles a ON a.id = f.rowid
+    WHERE length(:q) >= 3 AND articles_fts MATCH '"' || replace(:q, '"', '""') || '"'
+    UNION ALL
+    SELECT id, published FROM articles
+    WHERE length(:q) BETWEEN 1 AND 2 AND (title LIKE '%' || :q || '%' OR body LIKE '%' || :q || '%'))
+  ORDER BY published IS NULL, published DESC, id DESC LIMIT 100
+) newest ON newest.id = a.id
+ORDER BY a.published IS NULL, a.published DESC, a.id DESC
 """
 
 CANNED_QUERIES = {
@@ -243,6 +254,7 @@ def metadata(db_name: str) -> dict:
             },
             "queries": CANNED_QUERIES,
         }},
+        "allow_sql": {"id": SQL_ACTOR},
         "plugins": {"datasette-dashboards": {DASHBOARD: dashboard(db_name)}},
     }
 
@@ -255,8 +267,9 @@ def listen(port: int) -> socket.socket:
     return sock
 
 
-def serve(db: Path, sock: socket.socket) -> None:
-    """Serve `db` read-only on the bound socket until interrupted."""
+def serve(db: Path, sock: socket.socket, read_only: bool = False) -> None:
+    """Serve `db` read-only on the bound socket until interrupted; `read_only`: the file
+    cannot be written (it is opened immutable)."""
     import uvicorn
     from datasette.app import Datasette
     from datasette.plugins import pm
@@ -265,7 +278,8 @@ def serve(db: Path, sock: socket.socket) -> None:
 
     if not pm.is_registered(plugin):
         pm.register(plugin, name="crawler")
-    ds = Datasette([str(db)], metadata=metadata(db.stem), settings=SETTINGS,
+    files = {"immutables" if read_only else "files": [str(db)]}
+    ds = Datasette(**files, metadata=metadata(db.stem), settings=SETTINGS,
                    template_dir=str(Path(__file__).parent / "templates"))
     asyncio.run(ds.invoke_startup())
     uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning")).run(sockets=[sock])

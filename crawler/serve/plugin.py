@@ -1,8 +1,10 @@
 """The one Datasette plugin of `crawler serve`: one- and two-character searches, which the
 trigram index cannot match, go from the articles table's search box to the `search` canned
 query, whose LIKE fallback finds them and says so; the broken-site rule of `crawler report`
-becomes the SQL function the `broken_sites` query calls; and an article's row page gets the
-article and its copies (templates/row.html lays them out to be read)."""
+becomes the SQL function the `broken_sites` query calls; an article's row page gets the
+article and its copies (templates/row.html lays them out to be read); requests that are not
+reads get 405; and only the health dashboard's own queries may run SQL that is not a canned
+query (see crawler/serve/app.py, SQL_ACTOR)."""
 from __future__ import annotations
 
 import re
@@ -26,21 +28,43 @@ def short_search_target(path: str, query_string: str) -> str | None:
     return f"/{quote(page['db'])}/search?q={quote(terms)}"
 
 
+READS = ("GET", "HEAD")
+DASHBOARDS = "/-/dashboards/"
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):
-        async def redirect_short_searches(scope, receive, send):
-            target = None
-            if scope["type"] == "http":
+        async def reads_only_and_short_searches(scope, receive, send):
+            status, headers = None, []
+            if scope["type"] == "http" and scope["method"] not in READS:
+                # The store is served read-only: Datasette would answer a POST to a canned
+                # query with a 500 (it asserts the query writes).
+                status, headers = 405, [(b"allow", ", ".join(READS).encode("ascii"))]
+            elif scope["type"] == "http":
                 target = short_search_target(scope["path"], scope["query_string"].decode("latin-1"))
-            if target is None:
+                if target is not None:
+                    status, headers = 302, [(b"location", target.encode("ascii"))]
+            if status is None:
                 await app(scope, receive, send)
                 return
-            await send({"type": "http.response.start", "status": 302,
-                        "headers": [(b"location", target.encode("ascii"))]})
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
-        return redirect_short_searches
+        return reads_only_and_short_searches
     return wrap
+
+
+@hookimpl
+def actor_from_request(datasette, request):
+    """The health dashboard's pages, and the chart queries its script sends to the SQL endpoint
+    word for word, run under the one actor allowed SQL (crawler/serve/app.py, SQL_ACTOR)."""
+    from crawler.serve.app import SQL_ACTOR
+
+    charts = [chart for board in (datasette.plugin_config("datasette-dashboards") or {}).values()
+              for chart in board.get("charts", {}).values()]
+    if request.path.startswith(DASHBOARDS) or request.args.get("sql") in {chart["query"] for chart in charts}:
+        return {"id": SQL_ACTOR}
+    return None
 
 
 @hookimpl

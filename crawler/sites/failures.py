@@ -20,6 +20,9 @@ class NotAnArticle(IgnoreRequest):
 
 # Scrapy's own refusals, by the message its middlewares give; Scrapy counts them itself.
 _REFUSALS = ("Forbidden by robots.txt", "Filtered offsite request")
+# A compressed body that grew past the cap while decompressed (a gzip bomb): Scrapy says so only
+# in the message of its IgnoreRequest.
+_DECOMPRESSED_OVERSIZE = "exceeded DOWNLOAD_MAXSIZE"
 # Error kinds that have their own crawl_runs column, besides the `http_errors` total.
 _ERROR_KINDS = (
     (DownloadTimeoutError, "timeouts"),
@@ -40,6 +43,8 @@ def failure_kind(exc: BaseException) -> str | None:
         return None
     if type(exc) is IgnoreRequest and str(exc).startswith(_REFUSALS):
         return None
+    if type(exc) is IgnoreRequest and _DECOMPRESSED_OVERSIZE in str(exc):
+        return "oversize"
     for error, kind in _ERROR_KINDS:
         if isinstance(exc, error):
             return kind

@@ -15,7 +15,7 @@ import scrapy
 
 from crawler.article.extract import cjk_len
 from crawler.article.items import Page
-from crawler.sites.spider import SiteSpider, note_browser_signs, use_browser
+from crawler.sites.spider import SiteSpider, first_links, note_browser_signs, use_browser
 from crawler.article.text import normalize_space
 
 DEFAULT_MAX_LIST_PAGES = 5
@@ -99,7 +99,7 @@ class GenericSpider(scrapy.Spider):
         articles, next_pages = discover_links(response.selector, response.url)
         if not articles:
             note_browser_signs(self, response)
-        for url in articles:
+        for url in first_links(self, response, articles):
             yield scrapy.Request(url, self.parse_article, meta={"article": True}, errback=self.on_error)
         if next_pages and self.list_pages < self.max_list_pages:
             yield scrapy.Request(next_pages[0], self.parse, errback=self.on_error)

@@ -6,9 +6,12 @@ field it leaves out is filled by the generic chain of `crawler.article.extract`.
 """
 from __future__ import annotations
 
+import re
+from itertools import islice
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import parsel
 import scrapy
 from scrapy.http import TextResponse
 from scrapy.spiderloader import get_spider_loader
@@ -46,7 +49,9 @@ class SiteSpider(scrapy.Spider):
         """A list page: follow article links and the next list page."""
         if response.status == 304:  # unchanged since it was last followed (crawler.incremental)
             return
-        articles = _hrefs(response, self.article_links)
+        limit = self.settings.getint("CRAWLER_MAX_LINKS_PER_PAGE")
+        selector, left_out = link_selector(response, limit)
+        articles = first_links(self, response, _hrefs(selector, self.article_links), left_out)
         if not articles:  # the site changed its layout, or this is a trap page: flag it, go on
             self.crawler.stats.inc_value("lists/no_article_links")
             self.logger.warning("no article links on list page %s (selector %r)", response.url, self.article_links)
@@ -54,7 +59,7 @@ class SiteSpider(scrapy.Spider):
         for href in articles:
             yield response.follow(href, self.parse_article, meta={"article": True}, errback=self.on_error)
         if self.next_page:
-            for href in _hrefs(response, self.next_page)[:1]:
+            for href in _hrefs(response.selector, self.next_page)[:1]:
                 yield response.follow(href, self.parse, errback=self.on_error)
 
     def parse_article(self, response):
@@ -107,11 +112,45 @@ def use_browser(settings) -> None:
     settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
 
 
-def _hrefs(response, query: str) -> list[str]:
+# A page with more `<a` than this many times CRAWLER_MAX_LINKS_PER_PAGE is a link farm.
+FARM_FACTOR = 4
+_ANCHOR = re.compile(r"<a[\s>]", re.IGNORECASE)
+
+
+def link_selector(response, limit: int) -> tuple[parsel.Selector, int]:
+    """The selector to look for a page's first `limit` article links in, and how many links it
+    leaves out. On a link farm that is the page's beginning only: libxml2 takes time that grows
+    with the square of the matches of a step such as `ul li a` (40,000 links: 11 s, the reactor
+    and SIGTERM waiting), and links past the limit are not followed anyway."""
+    if not limit:
+        return response.selector, 0
+    text = response.text
+    anchors = [found.start() for found in islice(_ANCHOR.finditer(text), FARM_FACTOR * limit + 1)]
+    if len(anchors) <= FARM_FACTOR * limit:
+        return response.selector, 0
+    return parsel.Selector(text=text[:anchors[-1]]), 1 + sum(1 for _ in _ANCHOR.finditer(text, anchors[-1] + 1))
+
+
+def first_links(spider, response, links: list[str], left_out: int = 0) -> list[str]:
+    """At most CRAWLER_MAX_LINKS_PER_PAGE (0: all) of a page's article links; the rest (and
+    `left_out` not looked at) are counted (`trap/links_per_page`, in `trapped`) and logged. A
+    link farm of 250,000 links would otherwise hold the reactor, every site of the crawl and
+    SIGTERM with it, for minutes while each link becomes a request and goes through the
+    middlewares and the frontier."""
+    limit = spider.settings.getint("CRAWLER_MAX_LINKS_PER_PAGE")
+    if not limit or len(links) + left_out <= limit:
+        return links
+    spider.crawler.stats.inc_value("trap/links_per_page", max(len(links) - limit, 0) + left_out)
+    spider.logger.warning("%d links or more on %s: only the first %d article links are followed",
+                          len(links) + left_out, response.url, limit)
+    return links[:limit]
+
+
+def _hrefs(selector, query: str) -> list[str]:
     if not query:  # a freshly scaffolded site module has no selectors yet
         return []
-    whole_document(response.selector.root)  # a list after a stray </html> is still the page's
-    hrefs = (n.root if isinstance(n.root, str) else n.attrib.get("href", "") for n in select(response.selector, query))
+    whole_document(selector.root)  # a list after a stray </html> is still the page's
+    hrefs = (n.root if isinstance(n.root, str) else n.attrib.get("href", "") for n in select(selector, query))
     return [href.strip() for href in hrefs if href.strip() and not href.startswith(("javascript:", "#"))]
 
 

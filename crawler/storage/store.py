@@ -6,6 +6,7 @@ docs/analysts.md. Every write goes through parameters bound by sqlite-utils / sq
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -29,7 +30,68 @@ LIST_PAGE_COUNTERS = ("list_pages", "list_pages_not_modified", "article_links") 
 
 
 class StoreError(Exception):
-    """The database cannot be opened or written (bad path, read-only, not a database)."""
+    """The database cannot be opened or written (bad path, read-only, not a database, damaged,
+    full disk)."""
+
+
+# Up to this size the file's b-trees are checked when it is opened (`PRAGMA quick_check`, about
+# 0.2 s per 250 MB from the page cache here): a damaged file is refused before a crawl fetches
+# pages it could not store. A larger file is checked by its first failing read or write only.
+QUICK_CHECK_MAX_BYTES = 2 * 1024 ** 3
+
+
+def damaged(path: Path, detail: str) -> str:
+    """The one line that tells an operator their database file is damaged, and what to do."""
+    return (f"database {path} is damaged ({detail}); copy its readable rows with "
+            f"`sqlite3 {path} .dump | sqlite3 recovered.db` (`.recover` instead of `.dump` also "
+            f"salvages damaged tables, where the sqlite3 shell has it) and use recovered.db")
+
+
+def failure_of(path: Path, exc: BaseException) -> str | None:
+    """Why nothing more can be written to the file, for an error after which writing must
+    stop (damaged file, full or failing disk); None for any other error."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # the primary result code
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return damaged(path, str(exc))
+    if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+        return f"cannot write database {path}: {exc}"
+    return None
+
+
+def integrity_problem(conn: sqlite3.Connection, path: Path) -> str | None:
+    """`damaged(...)` if a quick check of the file's b-trees finds a fault (files larger than
+    QUICK_CHECK_MAX_BYTES are not checked); None if it finds none."""
+    if not path.is_file() or path.stat().st_size > QUICK_CHECK_MAX_BYTES:
+        return None
+    try:
+        found = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+    except sqlite3.DatabaseError as exc:
+        return damaged(path, str(exc))
+    if found == ["ok"]:
+        return None
+    lines = [line for row in found for line in row.splitlines() if not line.startswith("***")]
+    return damaged(path, "; ".join(lines)[:200])
+
+
+def writable(path: Path) -> bool:
+    """Whether the file and its folder can be written (a crawl could be writing it)."""
+    return os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)
+
+
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a database that passes `integrity_problem`. A file that
+    cannot be written (a published copy, a read-only mount) is opened `immutable`: no crawl can
+    be writing it, and SQLite could not create the shared-memory file a WAL reader needs."""
+    uri = path.resolve().as_uri() + ("?mode=ro" if writable(path) else "?mode=ro&immutable=1")
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        problem = integrity_problem(conn, path)
+    except sqlite3.Error as exc:
+        raise StoreError(failure_of(path, exc) or f"cannot read database {path}: {exc}") from exc
+    if problem:
+        conn.close()
+        raise StoreError(problem)
+    return conn
 
 
 def _initial_schema(db: sqlite_utils.Database) -> None:
@@ -252,7 +314,7 @@ class SharedConnection(sqlite3.Connection):
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.failure: str | None = None  # why writing stopped (a full disk), if it did
+        self.failure: str | None = None  # why writing stopped (full disk, damaged file), if it did
         self._first_unindexed: int | None = None  # first article added by the open transaction
         self.batch_max_writes = 0  # 0: each transaction commits on its own (see batch_writes)
         self.batch_max_seconds = 0.0
@@ -265,6 +327,9 @@ class Store:
                                    check_same_thread=False, factory=SharedConnection)
             self.db = sqlite_utils.Database(conn)
             self.db.execute("PRAGMA busy_timeout = 30000")
+            problem = integrity_problem(conn, self.path)
+            if problem:
+                raise StoreError(problem)
             # 64 MB of page cache (default 2 MB) keeps the hot part of the indexes, notably the
             # near-duplicate bands, in memory; it is a bound, so memory stays flat as the file grows.
             self.db.execute("PRAGMA cache_size = -65536")
@@ -283,7 +348,7 @@ class Store:
             self._migrate()
             self._article_columns = {c for c in self.db["articles"].columns_dict if c != "id"}
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot use database {self.path}: {exc}") from exc
+            raise StoreError(failure_of(self.path, exc) or f"cannot use database {self.path}: {exc}") from exc
 
     def _migrate(self) -> None:
         found = self.schema_version()
@@ -324,8 +389,11 @@ class Store:
         """All or nothing: a crash between two statements never leaves half an article.
         (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)
         Inside another transaction it is a savepoint, so a batch of pages can share one commit.
-        A full disk is a StoreError, kept in `failure` so the command can report it."""
+        A full disk or a damaged file is a StoreError, kept in `failure` so the command can
+        report it; from then on every write is refused."""
         with self.db.conn.lock:
+            if self.failure:
+                raise StoreError(self.failure)
             try:
                 if not self.db.conn.in_transaction:
                     self._first_unindexed = None  # a new transaction has added nothing yet
@@ -348,34 +416,53 @@ class Store:
                 finally:
                     self._depth -= 1
                 self.db.execute("RELEASE page" if nested else "COMMIT")
-            except sqlite3.OperationalError as exc:
-                self._raise_if_full(exc)
+            except sqlite3.DatabaseError as exc:
+                self._stop_if_fatal(exc)
                 raise
             self._batch_writes += 1
             if self.batch_max_writes and self._batch_writes >= self.batch_max_writes:
                 self.commit()
 
     def commit(self) -> None:
-        """Commit the open batch, if any (never a transaction block still running)."""
+        """Commit the open batch, if any (never a transaction block still running). After a
+        failure it is rolled back instead: its articles and their frontier marks go together."""
         with self.db.conn.lock:
             if self._depth == 0 and self.db.conn.in_transaction:
+                if self.failure:
+                    self.rollback()
+                    return
                 try:
                     self._index_new_articles()
                     self.db.execute("COMMIT")
-                except sqlite3.OperationalError as exc:
-                    self._raise_if_full(exc)
+                except sqlite3.DatabaseError as exc:
+                    self._stop_if_fatal(exc)
                     raise
+
+    def rollback(self) -> None:
+        """Drop the open batch (after a failure)."""
+        try:
+            self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite had rolled back already
 
     def commit_if_due(self) -> None:
         """Commit the open batch once it is `batch_max_seconds` old."""
         if time.monotonic() - self._batch_started >= self.batch_max_seconds:
             self.commit()
 
-    def _raise_if_full(self, exc: sqlite3.OperationalError) -> None:
-        """A full disk is a StoreError, kept in `failure` so the command can report it."""
-        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-            self.failure = f"cannot write database {self.path}: {exc}"
-            raise StoreError(self.failure) from exc
+    def fatal(self, exc: BaseException) -> StoreError | None:
+        """For an error after which nothing more can be written (full disk, damaged file): the
+        StoreError to raise instead, remembered in `failure`. None for any other error."""
+        failure = failure_of(self.path, exc)
+        if failure is None:
+            return None
+        self.failure = self.failure or failure
+        return StoreError(self.failure)
+
+    def _stop_if_fatal(self, exc: BaseException) -> None:
+        failure = self.fatal(exc)
+        if failure is not None:
+            raise failure from exc
 
     def _index_new_articles(self) -> None:
         """Put the articles added by the open transaction into the search index. The write lock
@@ -505,6 +592,18 @@ class Store:
             })
         self.commit()
 
+    def end_failed_runs(self, invocation: str) -> None:
+        """After a failure, end the runs of this invocation as `failed` (`store_error`) if the
+        file still takes that one small write once the open batch is dropped; if not, the next
+        crawl marks them `killed`."""
+        with self.db.conn.lock:
+            self.rollback()
+            try:
+                self.db.execute("UPDATE crawl_runs SET status = 'failed', finish_reason = 'store_error', "
+                                "finished_at = ? WHERE invocation = ? AND status = 'running'", [utc_now(), invocation])
+            except sqlite3.Error:
+                pass
+
     def add_attachments(self, rows: list[dict]) -> int:
         """Record attachment links; one already recorded from the same page is skipped."""
         if not rows:
@@ -523,7 +622,12 @@ class Store:
                                                 for name in FAULT_COUNTERS + LATER_FAULT_COUNTERS})
 
     def runs_of(self, invocation: str) -> list[dict]:
-        return list(self.db.query("SELECT * FROM crawl_runs WHERE invocation = ? ORDER BY site", [invocation]))
+        try:
+            return list(self.db.query("SELECT * FROM crawl_runs WHERE invocation = ? ORDER BY site", [invocation]))
+        except sqlite3.DatabaseError:
+            if self.failure:  # a damaged file may not give them back; the command reports the failure
+                return []
+            raise
 
 
 _OPEN: dict[Path, Store] = {}

@@ -60,8 +60,12 @@ class StoreThread:
         """Stored as an article or a duplicate, committed or in the open batch; never waits for
         the writes thread. (The set is read before the database: a URL leaves it only once its
         batch has committed.)"""
-        return canonical_url in self._stored or bool(
-            self.reader.execute(KNOWN_URL, [canonical_url, canonical_url]).fetchone())
+        if canonical_url in self._stored:
+            return True
+        try:
+            return bool(self.reader.execute(KNOWN_URL, [canonical_url, canonical_url]).fetchone())
+        except sqlite3.DatabaseError as exc:  # a damaged file stops the crawl's writes, like a failed write
+            raise self.store.fatal(exc) or exc
 
     def flush(self) -> Future:
         """Done once everything submitted so far is committed."""
@@ -80,10 +84,11 @@ class StoreThread:
                 result = function(*args, **kwargs)
                 self.store.commit_if_due()
             except BaseException as exc:  # reported to whoever waits for it, as if run in-line
-                if future is None:
-                    log.error("cannot write to %s: %s", self.store.path, exc)
-                else:
+                exc = self.store.fatal(exc) or exc  # a read that finds the file damaged stops the writes too
+                if future is not None:
                     future.set_exception(exc)
+                elif not self.store.failure:  # a full disk or damaged file is reported once, by the command
+                    log.error("cannot write to %s: %s", self.store.path, exc)
                 continue
             finally:
                 if not self.store.db.conn.in_transaction:  # committed (or rolled back): the database says
