@@ -71,6 +71,18 @@ def test_a_lead_paragraph_beside_the_content_div_is_kept(lead):
     assert extract(html)["body"].split("\n") == PARAGRAPHS
 
 
+def test_a_short_notice_in_a_link_heavy_table_cell_is_not_lost():
+    """Old table templates put the text in the cell that holds the navigation too: more link
+    text than prose, so no block passes the density rule, and trafilatura keeps the links."""
+    notice = "受台风影响，8月10日全市中小学停课一天，请各学校做好学生安全教育和家校沟通工作。"
+    nav = " | ".join(f'<a href="/{i}.html">{name}</a>' for i, name in enumerate(["首页", "机构概况", "政务公开", "办事服务"]))
+    links = "".join(f'<a href="/{i}.html">{name}</a> ' for i, name in enumerate(
+        ["返回首页", "上一篇：关于开展校园安全检查的通知", "下一篇：关于做好暑期防溺水工作的通知"]))
+    html = f'<html><head><meta charset="utf-8"><title>通知</title></head><body><table><tr><td>{nav}<br>{notice}<br>{links}</td></tr></table></body></html>'
+    record = extract(html.encode("utf-8"))
+    assert record["extractor"] == "generic" and notice in record["body"].split("\n")
+
+
 def test_government_meta_tags_fill_the_fields():
     head = """<meta name="ArticleTitle" content="全县召开一季度重大项目观摩推进会">
 <meta name="PubDate" content="2024-03-12 09:30"><meta name="ContentSource" content="某某县融媒体中心">

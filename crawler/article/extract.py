@@ -57,6 +57,7 @@ _SCRIPT_DATE = re.compile(rf"""["']\s*({_YMD}{_CLOCK})\s*["']""")
 _ASSIGNED = re.compile(r"([A-Za-z_$][\w$]*)\s*=\s*$")
 _SCRIPT_WRITE = re.compile(r"(?:document\.write(?:ln)?|\.innerHTML\s*=|\.(?:html|text|append)\s*\()\s*\(?([^;\n]*)")
 _TAG = re.compile(r"<[^>]+>")
+_SCORED_TAGS = ("p", "div", "td", "section", "article", "li", "span", "font")  # blocks the density score weighs
 _LINK_BLOCKS = {"p", "li", "div", "dd", "dt", "h3", "h4", "h5", "td", "tr"}
 _ATTACHMENT = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|wps|ofd|zip|rar|7z|txt|jpe?g|png)(?:$|\?)", re.IGNORECASE)
 _SENTENCE_MARKS = re.compile(r"[，。？！：；、“”\"]|\s[,.?!:]")
@@ -308,7 +309,8 @@ def _generic_title(root, tags: dict[str, str], body_element=None) -> tuple[str |
         return head, "<title> without the site name" if cut else "<title>"
     if best and best[0] == 1:
         return best[4], f"heading {_describe(best[5])}, inside <title>"
-    nearest = _nearest_heading(root, [s[5] for s in scored if s[1] >= 2], body_element)
+    # a column's name (通知公告, 部门动态) can head the body too; a headline is longer
+    nearest = _nearest_heading(root, [s[5] for s in scored if s[1] >= 2 and s[2] >= 6], body_element)
     if nearest is not None:
         return _text_of(nearest), f"heading {_describe(nearest)} nearest before the body"
     return None, "none: no heading, title meta tag or <title> other than the site's name"
@@ -514,7 +516,7 @@ def _score_blocks(root, counts: dict, furniture: bool = True) -> dict:
     for element in root.iter(*FURNITURE_BLOCK_TAGS) if furniture else ():
         if element not in excluded and FURNITURE_NAME.search(_names_of(element)):
             excluded.update(element.iter())
-    for block in root.iter("p", "div", "td", "section", "article", "li", "span", "font"):
+    for block in root.iter(*_SCORED_TAGS):
         if block in excluded:
             continue
         c = counts[block]
@@ -586,6 +588,14 @@ def _generic_body(root) -> _Body:
             if found.chars >= MIN_BODY_CHARS:
                 return found
             best = max(best, found, key=lambda b: b.chars)
+    if not best.chars:
+        # Last resort, for a short text amid links (a cell of a link-heavy table): the block with
+        # the most text of its own, if that reads as sentences.
+        prose = [e for e in root.iter(*_SCORED_TAGS) if counts[e].own_punctuation and counts[e].own_chars >= 20]
+        if prose:
+            element = max(prose, key=lambda e: counts[e].own_chars)
+            best = _Body(_article_lines(element, counts), f"block with the most text of its own {_describe(element)}",
+                         element)
     return best
 
 
