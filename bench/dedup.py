@@ -50,6 +50,7 @@ COPIED_SHARE = 0.2  # of original articles, republished 1-3 times
 FOLLOW_UP_SHARE = 0.05  # of the others, a different article that repeats an earlier one's lead
 SITES = 50
 FILLER_SITE, FILLER = "filler", -2
+FETCHED_AT = "2026-01-01T00:00:00+00:00"  # every record's: which copy is the original depends on the text alone
 TARGETS = {"precision": 0.99, "recall": 0.98, "records_per_s_at_100k": 1000, "peak_rss_mb_at_1m": 500,
            "rss_ratio_1m_to_100k": 1.5}
 
@@ -107,8 +108,25 @@ def write_records(out, positions: range, clusters, variants, base, seed: int) ->
         if variants[i] >= 0:
             doc = corpus.VARIANTS[names[variants[i]]](doc, random.Random(seed * 10**9 + i))
         site = f"site{i % SITES}"
-        out.write(json.dumps({"url": f"http://www.{site}.test/news/{i}.html", "site": site, "title": doc["title"],
-                              "published": doc["published"], "body": doc["body"]}, ensure_ascii=False).encode() + b"\n")
+        out.write(json.dumps({"url": url(i), "site": site, "title": doc["title"], "published": doc["published"],
+                              "fetched_at": FETCHED_AT, "body": doc["body"]}, ensure_ascii=False).encode() + b"\n")
+
+
+def url(position: int) -> str:
+    return f"http://www.site{position % SITES}.test/news/{position}.html"
+
+
+def expected_originals(clusters) -> np.ndarray:
+    """Which record of each cluster the store should keep as the article (`dedup.original_rank`):
+    the copies keep the original's date (corpus.VARIANTS) and every record has the same
+    fetched_at, so the lowest canonical URL."""
+    urls = np.array([dedup.canonical_url(url(i)) for i in range(len(clusters))])
+    order = np.lexsort((urls, clusters))  # by cluster, then URL
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = clusters[order][1:] != clusters[order][:-1]
+    original = np.zeros(len(clusters), dtype=bool)
+    original[order[first]] = True
+    return original
 
 
 # --- running and scoring -----------------------------------------------------------------------------
@@ -197,15 +215,15 @@ def score(db: Path, clusters, variants, follow_ups: dict) -> dict:
     conn.close()
     linked = copy_of != -1
     right = (copy_of >= 0) & (clusters[np.maximum(copy_of, 0)] == clusters)
-    later = np.ones(n, dtype=bool)  # a record whose cluster already had a record before it
-    later[np.unique(clusters, return_index=True)[1]] = False
-    by_variant = {"original after a copy": later & (variants == -1)}
+    later = ~expected_originals(clusters)  # a copy that should be linked to its cluster's original
+    by_variant = {"original after a copy": later & (variants == -1)}  # its copy has the lower URL
     by_variant.update({name: later & (variants == v) for v, name in enumerate(corpus.VARIANTS)})
     follow_up = np.isin(clusters, list(follow_ups)) & (variants == -1)
     return {
         "records": n, "articles": int(n - linked.sum()), "duplicates": kinds,
         "links_to_filler": int((copy_of == FILLER).sum()),
         "true_duplicates": int(later.sum()), "links": int(linked.sum()), "wrong_links": int((linked & ~right).sum()),
+        "originals_linked": int((linked & ~later).sum()),
         "precision": round(float(right.sum() / max(linked.sum(), 1)), 5),
         "recall": round(float((right & later).sum() / max(later.sum(), 1)), 5),
         "recall_by_variant": {name: round(float((right & mask).sum() / max(mask.sum(), 1)), 4)

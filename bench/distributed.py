@@ -1,16 +1,32 @@
-"""Distributed crawl rate: 1, 2 and 4 `crawler worker` processes and one `crawler writer` on a
-generated loopback site set, throttles off.
+"""Distributed crawl: what 1, 2 and 4 `crawler worker` processes fetch, what one writer stores.
 
-Three demo sites (laowu, investchn, gdcyxx: their real templates, encodings and spiders) are
-served with --articles generated articles each by a loopback server process, pre-rendered so
-the server is not what is measured. Two series: the server answering at once (the crawl is
-CPU-bound: extraction, on this machine's cores) and answering after --latency seconds, as
-remote government servers do (the crawl is bound by requests in flight, 4 per site per
-worker). Each run starts from an empty Redis and an empty store; the rate is pages per second
-between the first and the last article committed (process start-up excluded). Also reported:
-the seen-request set's peak size in Redis.
+Three demo sites (laowu, investchn, gdcyxx: their real templates, encodings and site modules)
+are served with --articles generated articles each by bench/portal.py's asyncio server, in a
+process of its own, from memory: the server is never the limit (it answers thousands of pages
+a second; a latency is an asyncio sleep, so it holds up nothing else).
 
-    .venv/bin/python bench/distributed.py [--articles 300] [--workers 1 2 4] [--latency 0 0.5]
+Two series, with the shared politeness budget (crawler.distributed.politeness) on in both:
+- CPU-bound: the server answers at once and each site allows 16 requests in flight (all workers
+  together), so what limits the crawl is the workers' CPU (fetch, extract, clean, publish);
+- latency-bound: each answer takes --latency seconds and each site allows the default 4
+  requests in flight, all workers together: the budget is the limit, sites x 4 / latency pages/s,
+  however many workers share it.
+While the workers crawl, the writer is parked (as if on its own machine): records queue in
+Redis. Then the writer drains them alone, which gives the writer's ceiling in records/s. The
+run checks that every generated article is stored, as an article or as a duplicate (the
+generated articles share most of their text, so near-duplicate detection finds many).
+
+pages/s = the records published between the 10th and the 90th percentile of their publish
+times (Redis stream entry ids carry the time), times pages per record, over that time: process
+start-up and the last stragglers are left out. Also measured: the workers' CPU seconds in
+that window (sampled from /proc), which give pages per worker CPU second while crawling (what
+one worker does with a core of its own, whatever else loads the machine) and how many cores
+the workers kept busy (on a busy machine fewer than there are, and N workers get about N times
+one worker's share of them, which skews the speedup either way); pages per CPU second with
+start-up included; Redis memory per URL of the round's seen-request set, per queued request
+and per queued record; the load average.
+
+    .venv/bin/python bench/distributed.py [--articles 300] [--workers 1 2 4] [--rounds 3] [--latency 0.5]
 
 Prints one line per run and writes bench/results/distributed.json.
 """
@@ -21,40 +37,46 @@ import json
 import multiprocessing
 import os
 import platform
-import signal
+import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import redis
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.demo import sites as demo  # noqa: E402
-from crawler.distributed.cluster import RECORDS_KEY  # noqa: E402
+from crawler.distributed.cluster import FRONTIER_KEY, RECORDS_KEY, SEEN_KEY, Writer  # noqa: E402
 from crawler.distributed.localredis import LocalRedis  # noqa: E402
+from crawler.storage.store import Store  # noqa: E402
 
-BENCH_SITES = ("laowu", "investchn", "gdcyxx")  # Simplified sites: cheap to render, so the server keeps up
+from portal import Page, PortalServer  # noqa: E402
+
+BENCH_SITES = ("laowu", "investchn", "gdcyxx")
 PER_PAGE = 40  # articles per list page: enough queued work for every worker at once
-PER_DOMAIN = 4  # requests in flight per site per worker
+CPU_BOUND = {"CONCURRENT_REQUESTS_PER_DOMAIN": 16, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
+LATENCY_BOUND = {"CONCURRENT_REQUESTS_PER_DOMAIN": 4, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
+RESULTS = HERE / "results" / "distributed.json"
 
 
 def generated_articles(site: str, count: int) -> list:
-    """`count` articles made from the demo content, each with its own first line (no duplicates)."""
+    """`count` articles made from the demo content, each with its own title and first line."""
     pool = [a for name in demo.SITES for a in demo.all_articles(name) if not a.verbatim]
     return [replace(base, slug=f"b{i}", title=f"{base.title}（{site}第{i}期）",
                     paragraphs=(f"{site}第{i}期：{base.paragraphs[0]}", *base.paragraphs[1:]), summary=None)
             for i, base in ((i, pool[i % len(pool)]) for i in range(count))]
 
 
-def rendered_pages(count: int) -> dict[tuple[str, str], tuple[str, bytes]]:
-    """(host, path) -> (content type, bytes) of every page of the bench sites."""
+def site_pages(count: int) -> dict[str, Page]:
+    """`host/path` -> page, for every page of the bench sites."""
     demo.PER_PAGE = PER_PAGE  # this runs in the server's own process
     pages = {}
     for name in BENCH_SITES:
@@ -63,161 +85,205 @@ def rendered_pages(count: int) -> dict[tuple[str, str], tuple[str, bytes]]:
         for n in range(1, count // PER_PAGE + 2):
             body = site.list_page(n)
             if body:
-                pages[(site.host, site.list_url(n))] = (site.content_type, body)
+                pages[site.host + site.list_url(n)] = Page(site.content_type, body)
         for article in site.articles:
-            pages[(site.host, site.url_of(article))] = (site.content_type, site.article_page(article))
-        pages[(site.host, "/robots.txt")] = ("text/plain", b"User-agent: *\nDisallow: /admin/\n")
+            pages[site.host + site.url_of(article)] = Page(site.content_type, site.article_page(article))
+        pages[site.host + "/robots.txt"] = Page("text/plain", b"User-agent: *\nDisallow: /admin/\n")
     return pages
 
 
-def serve(count: int, latency: float, ready, port_holder) -> None:
-    from urllib.parse import urlsplit
-
-    pages = rendered_pages(count)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            target = urlsplit(self.path)
-            path = target.path + (f"?{target.query}" if target.query else "")
-            content_type, body = pages.get(((target.hostname or "").lower(), path), ("text/plain", b""))
-            time.sleep(latency)  # a remote server's response time
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    port_holder.value = httpd.server_address[1]
-    ready.set()
-    httpd.serve_forever()
+def serve(count: int, latency: float, port, stop) -> None:
+    with PortalServer(site_pages(count), max_seconds=7200, latency=latency, by_host=True) as server:
+        port.value = server.port
+        stop.wait()
 
 
-def crawler(*args: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "crawler.cli", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+class SiteServer:
+    """The bench sites served by PortalServer in a process of its own (not the bench's GIL)."""
+
+    def __init__(self, articles: int, latency: float):
+        self.port, self.stop = multiprocessing.Value("i", 0), multiprocessing.Event()
+        self.process = multiprocessing.Process(target=serve, args=(articles, latency, self.port, self.stop), daemon=True)
+
+    def __enter__(self) -> str:
+        self.process.start()
+        deadline = time.monotonic() + 300
+        while not self.port.value and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return f"http://127.0.0.1:{self.port.value}"
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.process.join(10)
 
 
-def stored(db: Path) -> int:
-    try:
-        with sqlite3.connect(db) as conn:
-            return conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
-def run(workers: int, expected: int, redis_url: str, proxy: str, folder: Path, timeout: float = 900) -> dict:
+def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
+    """Run `workers` workers on an empty Redis until they leave; what they fetched and published."""
     server = redis.Redis.from_url(redis_url)
     server.flushall()
-    db = folder / f"bench-{workers}.db"
-    writer = crawler("writer", "--redis", redis_url, "--db", str(db))
-    settings = {"PROXY_URL": proxy, "AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0",
-                "CONCURRENT_REQUESTS_PER_DOMAIN": str(PER_DOMAIN), "LOG_LEVEL": "ERROR"}
-    procs = [crawler("worker", *BENCH_SITES, "--redis", redis_url, "--name", f"bench-{n}", "--idle-exit", "2",
-                     *(f"-s{k}={v}" for k, v in settings.items())) for n in range(workers)]
-    started = time.monotonic()
-    first = done = None
-    seen_peak = 0
-    while done is None and time.monotonic() - started < timeout and any(p.poll() is None for p in procs):
-        count = stored(db)
-        now = time.monotonic()
-        if count and first is None:
-            first = (now, count)
-        if count >= expected:
-            done = now
-        seen_peak = max(seen_peak, *(server.memory_usage(f"crawler:{s}:seen") or 0 for s in BENCH_SITES))
-        seen_size = sum(server.scard(f"crawler:{s}:seen") for s in BENCH_SITES)
-        time.sleep(0.1)
-    pages = 0
+    cpu_before = children_cpu_s()
+    settings = {"PROXY_URL": proxy, "LOG_LEVEL": "ERROR", **politeness}
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "worker", *BENCH_SITES, "--redis", redis_url, "--name", f"bench-{n}",
+         "--idle-exit", "2", *(f"-s{k}={v}" for k, v in settings.items())],
+        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n in range(workers)]
+    seen, frontier = {"bytes": 0, "entries": 0}, {"bytes": 0, "entries": 0}
+    cpu_samples = []  # (ms since the epoch, CPU seconds of the workers so far)
+    while any(proc.poll() is None for proc in procs):
+        cpu_samples.append((time.time() * 1000, sum(cpu_s_of(proc.pid) for proc in procs)))
+        seen = largest(seen, server, SEEN_KEY, server.scard)
+        frontier = largest(frontier, server, FRONTIER_KEY, server.xlen)
+        time.sleep(0.2)
+    pages = records = 0
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate()
         if proc.returncode:
-            raise SystemExit(f"worker failed: {err.strip().splitlines()[-1:]}")
-        pages += sum(int(line.split()[1]) for line in out.splitlines()[1:])
-    while server.xlen(RECORDS_KEY):
-        time.sleep(0.1)
-    writer.send_signal(signal.SIGTERM)
-    writer.communicate(timeout=60)
-    if done is None:
-        raise SystemExit(f"{workers} workers: only {stored(db)} of {expected} articles after {timeout} s")
-    span = done - first[0]
+            raise SystemExit(f"a worker failed: {err.strip().splitlines()[-1:]}")
+        for line in out.splitlines()[1:]:
+            pages, records = pages + int(line.split()[1]), records + int(line.split()[2])
+    cpu = children_cpu_s() - cpu_before
+    times = sorted(published_times(server))
+    low, high = times[len(times) // 10], times[len(times) * 9 // 10]
+    in_window = sum(1 for t in times if low <= t <= high)
+    rate = in_window * pages / records / ((high - low) / 1000)
+    window_cpu = cpu_at(cpu_samples, high) - cpu_at(cpu_samples, low)
     return {
-        "workers": workers, "articles": stored(db), "pages_fetched": pages,
-        "seconds": round(span, 2), "articles_per_s": round((expected - first[1]) / span, 1),
-        "pages_per_s": round(pages * (expected - first[1]) / expected / span, 1),
-        "wall_seconds_with_startup": round(done - started, 2),
-        "seen_set_peak_bytes_per_site": seen_peak, "seen_set_entries_at_end": seen_size,
+        "workers": workers, "pages_fetched": pages, "records_published": records,
+        "window_s": round((high - low) / 1000, 2),
+        "workers_cpu_s": round(cpu, 2), "pages_per_worker_cpu_s": round(pages / cpu, 1),
+        "pages_per_s": round(rate, 1),
+        # in the same window: pages per CPU second of the workers, and how many cores they kept
+        # busy (fewer than they could use: the machine was busy, or the politeness budget held them back)
+        "pages_per_worker_cpu_s_crawling": round(rate * (high - low) / 1000 / window_cpu, 1) if window_cpu else None,
+        "cores_busy": round(window_cpu / ((high - low) / 1000), 2),
+        "seen_set_bytes_per_url": round(seen["bytes"] / seen["entries"], 1) if seen["entries"] else None,
+        "frontier_bytes_per_queued_request": round(frontier["bytes"] / frontier["entries"], 1) if frontier["entries"] else None,
+        "records_stream_bytes_per_record": round(server.memory_usage(RECORDS_KEY, samples=0) / records, 1),
     }
 
 
-def run_series(articles: int, latency: float, worker_counts: list[int]) -> dict:
-    ready, port = multiprocessing.Event(), multiprocessing.Value("i", 0)
-    site_server = multiprocessing.Process(target=serve, args=(articles, latency, ready, port), daemon=True)
-    site_server.start()
-    ready.wait(300)
-    proxy = f"http://127.0.0.1:{port.value}"
-    results = []
+def largest(before: dict, server: redis.Redis, key: str, length) -> dict:
+    """The bench sites' keys named by `key` now (bytes in Redis, entries), if they hold more than `before`."""
+    keys = [key % {"spider": site} for site in BENCH_SITES]
+    entries = sum(length(k) for k in keys)
+    if entries <= before["entries"]:
+        return before
+    return {"bytes": sum(server.memory_usage(k, samples=0) or 0 for k in keys), "entries": entries}
+
+
+def cpu_s_of(pid: int) -> float:
+    """CPU seconds (user + system) of a running process, 0 once it is gone."""
     try:
-        with LocalRedis() as redis_url, tempfile.TemporaryDirectory(prefix="bench-distributed-") as folder:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_at(samples: list[tuple[float, float]], when: float) -> float:
+    """The workers' CPU seconds at `when` (ms), between the two samples around it."""
+    before = max((s for s in samples if s[0] <= when), default=samples[0])
+    after = min((s for s in samples if s[0] >= when), default=samples[-1])
+    if after[0] == before[0]:
+        return before[1]
+    return before[1] + (after[1] - before[1]) * (when - before[0]) / (after[0] - before[0])
+
+
+def children_cpu_s() -> float:
+    """CPU seconds (user + system) of the child processes waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def published_times(server: redis.Redis) -> list[int]:
+    """When each record entry of the records stream was added, in ms (its id's first part)."""
+    times, cursor = [], "-"
+    while True:
+        entries = server.xrange(RECORDS_KEY, min=cursor, count=1000)
+        times += [int(entry_id.split(b"-")[0]) for entry_id, fields in entries if b"record" in fields]
+        if len(entries) < 1000:
+            return times
+        cursor = b"(" + entries[-1][0]
+
+
+def drain(redis_url: str, db: Path, expected: int) -> dict:
+    """The parked writer drains the records stream alone: records/s, and what it stored."""
+    writer = Writer(Store(db), redis.Redis.from_url(redis_url))
+    started = time.monotonic()
+    counts = writer.run(idle_exit=0.5)
+    seconds = time.monotonic() - started - 0.5
+    written = sum(counts.values())
+    with sqlite3.connect(db) as conn:
+        stored = sum(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in ("articles", "duplicates"))
+    if stored != expected:
+        raise SystemExit(f"stored {stored} articles and duplicates, expected {expected}: {counts}")
+    return {"writer_records_per_s": round(written / seconds, 1), "stored_articles": counts["new"],
+            "stored_duplicates": counts["duplicate"]}
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 1), "min": min(values), "max": max(values)}
+
+
+def series(name: str, articles: int, latency: float, politeness: dict, worker_counts: list[int], rounds: int,
+           redis_url: str, folder: Path) -> dict:
+    runs = []
+    with SiteServer(articles, latency) as proxy:
+        for round_number in range(rounds):
             for workers in worker_counts:
-                result = run(workers, articles * len(BENCH_SITES), redis_url, proxy, Path(folder))
-                results.append(result)
-                print(f"latency {latency} s, {workers} worker(s): {result['pages_per_s']} pages/s "
-                      f"({result['articles']} articles in {result['seconds']} s; seen set peak "
-                      f"{result['seen_set_peak_bytes_per_site']} bytes per site)", flush=True)
-    finally:
-        site_server.terminate()
-    for result in results:
-        result["speedup"] = round(result["pages_per_s"] / results[0]["pages_per_s"], 2)
-    print(f"latency {latency} s: speedup " + " ".join(f"{r['workers']}:{r['speedup']}" for r in results), flush=True)
-    return {"server_latency_s": latency, "runs": results}
-
-
-def writer_rate(records: int = 2000) -> float:
-    """Records per second one writer drains into a fresh store (the ceiling of any number of workers)."""
-    from crawler.distributed.cluster import Writer, record_message
-    from crawler.storage.store import Store
-
-    pages = list(rendered_pages(100).items())
-    with LocalRedis() as redis_url, tempfile.TemporaryDirectory(prefix="bench-writer-") as folder:
-        server = redis.Redis.from_url(redis_url)
-        for i in range(records):
-            (host, path), (content_type, body) = pages[i % len(pages)]
-            record = {"url": f"http://{host}/w/{i}.html", "site": "laowu", "title": f"标题{i}", "script": "hans",
-                      "body": f"第{i}篇。" + body.decode("utf-8", "replace")[-3000:], "fetched_at": "2026-01-01T00:00:00+00:00"}
-            server.xadd(RECORDS_KEY, record_message(record, body, content_type))
-        writer = Writer(Store(Path(folder) / "writer.db"), server)
-        started = time.monotonic()
-        writer.run(idle_exit=0.5)
-        return round(records / (time.monotonic() - started - 0.5), 1)
+                run = crawl(workers, redis_url, proxy, politeness)
+                run.update(drain(redis_url, folder / f"{name}-{workers}-{round_number}.db", articles * len(BENCH_SITES)))
+                run["load_average"] = round(os.getloadavg()[0], 2)
+                runs.append(run)
+                print(f"{name}, {workers} worker(s), round {round_number + 1}: {run['pages_per_s']} pages/s "
+                      f"({run['pages_per_worker_cpu_s_crawling']} per worker CPU second while crawling, "
+                      f"{run['pages_per_worker_cpu_s']} with start-up; {run['cores_busy']} cores busy); "
+                      f"writer "
+                      f"{run['writer_records_per_s']} records/s ({run['stored_articles']} articles + "
+                      f"{run['stored_duplicates']} duplicates; load {run['load_average']})", flush=True)
+    by_workers = {w: spread([r["pages_per_s"] for r in runs if r["workers"] == w]) for w in worker_counts}
+    base = by_workers[worker_counts[0]]["median"]
+    speedup = {w: round(s["median"] / base, 2) for w, s in by_workers.items()}
+    print(f"{name}: pages/s by workers (median) " + "  ".join(f"{w}: {s['median']}" for w, s in by_workers.items())
+          + "; speedup " + "  ".join(f"{w}: {x}x" for w, x in speedup.items()), flush=True)
+    return {"server_latency_s": latency, "politeness": politeness, "runs": runs,
+            "pages_per_s": by_workers, "speedup_of_medians": speedup}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=300, help="articles per site (default: 300)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.5],
-                        help="server response times in seconds, one series each (default: 0 0.5)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4], help="worker counts (default: 1 2 4)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each worker count in the CPU-bound series (default: 3)")
+    parser.add_argument("--latency", type=float, default=0.5,
+                        help="server response time of the latency-bound series, seconds (default: 0.5; 0: skip it)")
     args = parser.parse_args()
-    load_at_start = os.getloadavg()[0]
-    series = [run_series(args.articles, latency, args.workers) for latency in args.latency]
-    writer = writer_rate()
-    print(f"writer alone: {writer} records/s", flush=True)
-    out = ROOT / "bench" / "results" / "distributed.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_at_start": load_at_start, "load_average_at_end": os.getloadavg()[0]},
-        "sites": list(BENCH_SITES), "articles_per_site": args.articles,
-        "per_worker_settings": {"CONCURRENT_REQUESTS_PER_DOMAIN": PER_DOMAIN, "AUTOTHROTTLE_ENABLED": False,
-                                "DOWNLOAD_DELAY": 0},
-        "series": series, "writer_records_per_s": writer,
-    }, indent=2) + "\n")
-    print(f"written: {out.relative_to(ROOT)}")
+    load_at_start = os.getloadavg()
+    results = {"machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+               "sites": list(BENCH_SITES), "articles_per_site": args.articles}
+    with LocalRedis() as redis_url, tempfile.TemporaryDirectory(prefix="bench-distributed-") as folder:
+        results["cpu_bound"] = series("cpu-bound", args.articles, 0.0, CPU_BOUND, args.workers, args.rounds,
+                                      redis_url, Path(folder))
+        if args.latency:
+            results["latency_bound"] = series("latency-bound", args.articles, args.latency, LATENCY_BOUND,
+                                              args.workers, 1, redis_url, Path(folder))
+            ceiling = len(BENCH_SITES) * LATENCY_BOUND["CONCURRENT_REQUESTS_PER_DOMAIN"] / args.latency
+            results["latency_bound"]["budget_ceiling_pages_per_s"] = ceiling
+            print(f"latency-bound: the sites' budgets allow {ceiling:g} pages/s", flush=True)
+    runs = results["cpu_bound"]["runs"] + results.get("latency_bound", {}).get("runs", [])
+    results["writer_records_per_s"] = spread([r["writer_records_per_s"] for r in runs])
+    results["redis"] = {
+        "seen_set_bytes_per_url": spread([r["seen_set_bytes_per_url"] for r in runs if r["seen_set_bytes_per_url"]]),
+        "records_stream_bytes_per_record": spread([r["records_stream_bytes_per_record"] for r in runs]),
+        "frontier_bytes_per_queued_request": spread([r["frontier_bytes_per_queued_request"] for r in runs
+                                                     if r["frontier_bytes_per_queued_request"]]),
+    }
+    results["machine"]["load_average_1_5_15_at_start"] = load_at_start
+    results["machine"]["load_average_1_5_15_at_end"] = os.getloadavg()
+    print(f"writer alone: {results['writer_records_per_s']} records/s; Redis: {results['redis']}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written: {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

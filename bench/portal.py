@@ -179,11 +179,16 @@ def build_site(articles: int = 5000, seed: int = 2024) -> dict[str, Page]:
 # --- the server --------------------------------------------------------------------------------
 class PortalServer:
     """`with PortalServer(site) as server:` serves the pages on a free loopback port from a
-    thread running its own asyncio loop; it stops on exit or after `max_seconds`."""
+    thread running its own asyncio loop; it stops on exit or after `max_seconds`. With
+    `by_host`, it is a proxy for many sites: pages are keyed `host/path` and asked for by
+    absolute URL. Each answer can wait `latency` seconds (a remote server's response time),
+    without holding up the others."""
 
-    def __init__(self, site: dict[str, Page], max_seconds: float = 1800):
+    def __init__(self, site: dict[str, Page], max_seconds: float = 1800, latency: float = 0.0, by_host: bool = False):
         self.site = site
         self.max_seconds = max_seconds
+        self.latency = latency
+        self.by_host = by_host
         self.port = 0
         self.requests = 0
         self._ready = threading.Event()
@@ -211,9 +216,11 @@ class PortalServer:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 target = head.split(b" ", 2)[1].decode("latin-1")
-                path = re.sub(r"^https?://[^/]+", "", target).split("?")[0]
+                path = re.sub(r"^https?://" if self.by_host else r"^https?://[^/]+", "", target).split("?")[0]
                 page = self.site.get(path)
                 self.requests += 1
+                if self.latency:
+                    await asyncio.sleep(self.latency)
                 status, content_type, body = (
                     ("200 OK", page.content_type, page.body) if page
                     else ("404 Not Found", "text/plain", b"not found"))

@@ -63,6 +63,9 @@ DISTRIBUTED_WORKER_NAME = None  # the worker's consumer name: keep it stable acr
 DISTRIBUTED_IDLE_EXIT = 0  # seconds a worker waits on an empty frontier before leaving (0: never)
 DISTRIBUTED_RECLAIM_AFTER = 300  # seconds after which a request another worker holds is taken over
 DISTRIBUTED_KNOWN_DB = None  # the store (or a copy) a worker reads to skip known articles
+# Not set by hand: a worker's CONCURRENT_REQUESTS_PER_DOMAIN, DOWNLOAD_DELAY and AUTOTHROTTLE_*
+# become its sites' shared budget in Redis (crawler/distributed/politeness.py).
+DISTRIBUTED_POLITENESS = None
 
 # `crawler crawl --url`: the list page a site without a site module is crawled from, and how
 # many list pages (the first one included) its pagination is followed for.

@@ -1,8 +1,7 @@
-"""清溪区人民政府 (demo): a district portal drawn by script from a JSON API.
+"""青溪县人民政府 (demo): a county portal on TRS WCM.
 
-Its list and article pages arrive as empty shells (`<ul id="newsList"></ul>`,
-`<div id="zoom"></div>`) that an XMLHttpRequest to `/api/cms/article/...` fills in: only a
-browser sees the links and the text.
+Its list pages have no 下一页 link in the HTML: a script writes the pager,
+`createPageHTML(3, 0, "index", "html")`, and page i + 1 is `index_i.html`.
 """
 from crawler.site import SiteSpider
 
@@ -10,14 +9,13 @@ from crawler.site import SiteSpider
 class QingxiSpider(SiteSpider):
     name = "qingxi"
     allowed_domains = ["www.qingxi.gov.test"]
-    start_urls = ["http://www.qingxi.gov.test/xwzx/qxyw/"]
-    render = True
+    start_urls = ["http://www.qingxi.gov.test/xwdt/qxyw/"]
 
-    article_links = "#newsList li > a"
-    next_page = "#pageBar a.next"
+    article_links = "ul.doc-list li a"
+    next_page = "trs"
     fields = {
-        "title": "#artTitle",
-        "published": "#artTime",
-        "source": "#artSource",
-        "body": "#zoom",
+        "title": ".xl-tit",
+        "published": ".xl-info",
+        "source": ".xl-info",
+        "body": ".TRS_Editor",
     }

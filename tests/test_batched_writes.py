@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, connect
 from crawler.article.dedup import canonical_url
 from crawler.storage.frontier import Frontier
-from crawler.chain.process import admit
+from crawler.chain.process import Arrival, admit, admit_many
 from crawler.storage.store import Store
 from crawler.storage.storethread import StoreThread
 from newsroom import Newsroom
@@ -127,6 +127,34 @@ def test_the_writes_thread_commits_a_slow_trickle_on_time_and_reports_errors(tmp
     store.close()
 
 
+def test_pages_waiting_together_on_the_writes_thread_are_admitted_in_one_call_in_order(tmp_path):
+    store = Store(tmp_path / "t.db")
+    writes = StoreThread(store, max_writes=1000, max_seconds=3600)
+    calls, done = [], []
+    release = threading.Event()
+
+    def admit_all(arrivals):
+        calls.append(len(arrivals))
+        return admit_many(store, arrivals)
+
+    try:
+        writes.submit(release.wait, 10)  # the thread is busy while the pages queue up behind it
+        firsts = [writes.submit_together(admit_all, Arrival(record(n))) for n in (1, 2, 1)]
+        writes.post(done.append, "mark")  # not an admit: ends the group, runs after it
+        last = writes.submit_together(admit_all, Arrival(record(3)))
+        release.set()
+        assert [f.result(10).kind for f in firsts] == ["new", "new", "known"]
+        assert last.result(10).kind == "new" and done == ["mark"]
+        assert calls == [3, 1]
+        failing = [writes.submit_together(admit_all, Arrival(record(n, site=None))) for n in (4, 5)]
+        for future in failing:  # a failed batch fails each of its pages
+            with pytest.raises(sqlite3.IntegrityError):
+                future.result(10)
+    finally:
+        writes.stop()
+    store.close()
+
+
 def test_frontier_marks_posted_after_an_article_commit_with_it_and_lookups_never_wait(tmp_path, caplog):
     store = Store(tmp_path / "t.db")
     frontier = Frontier(store, "a")
@@ -171,7 +199,7 @@ def test_frontier_marks_posted_after_an_article_commit_with_it_and_lookups_never
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from crawler.chain.process import admit
+    from crawler.chain.process import Arrival, admit, admit_many
     from crawler.storage.store import Store
     sys.path.insert(0, {tests!r})
     from test_batched_writes import record

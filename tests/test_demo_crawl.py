@@ -11,6 +11,7 @@ import os
 import pytest
 
 from conftest import CHROMIUM, SEED_EXPECTED, connect, run_crawler, seed_expectations
+from crawler.article.dedup import canonical_url, original_rank
 from crawler.demo.scripted import SCRIPTED_SITES
 from crawler.demo.sites import SITES, all_articles
 
@@ -97,6 +98,24 @@ def test_republished_articles_are_stored_once_and_linked_as_duplicates(demo_db):
                                 [originals[0]["id"]]).fetchall()
             assert len(linked) == 1 and linked[0]["kind"] == "exact"
             assert {originals[0]["site"], linked[0]["site"]} == {site.name, home}
+
+
+def test_each_duplicate_group_is_stored_under_its_earliest_published_copy(demo_db):
+    """Whatever order the crawl reached the copies in (it differs from run to run), the article
+    row is the copy that `original_rank` puts first: here the one with a date, or with a time."""
+    with connect(demo_db) as db:
+        groups = {}
+        for row in db.execute("SELECT article_id, url, kind, published, fetched_at FROM copies WHERE article_id IN "
+                              "(SELECT duplicate_of FROM duplicates)"):
+            groups.setdefault(row["article_id"], []).append(row)
+    assert len(groups) >= 3
+    for rows in groups.values():
+        first = min(rows, key=lambda r: original_rank(r["published"], r["fetched_at"], canonical_url(r["url"])))
+        assert first["kind"] == "original", [dict(r) for r in rows]
+    published = {row["url"].rsplit("/", 1)[1]: row["published"] for rows in groups.values() for row in rows
+                 if row["kind"] == "original"}
+    assert published["h1003.html"] == "2024-04-16T10:20:00+08:00"  # czgx's copy has no date
+    assert published["h1002.html"] == "2024-03-28T16:45:00+08:00"  # gdcyxx's copy has the day only
 
 
 def test_broken_empty_and_missing_pages_are_counted_and_never_stored(demo_db):

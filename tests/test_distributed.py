@@ -8,23 +8,28 @@ every copy, with the full content of articles that have no copy and the body of 
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from http.server import ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 import redis
 
-from conftest import ROOT, connect
-from crawler.demo.server import DemoServer
+from conftest import ROOT, connect, run_crawler
+from crawler.demo.server import DemoHandler, DemoServer
 from crawler.demo.sites import SITES
 from scrapy import Request
 
 from crawler.distributed.cluster import FRONTIER_KEY, RECORDS_KEY, WORKERS_GROUP, FrontierQueue, Writer, record_message
 from crawler.distributed.localredis import LocalRedis, RedisUnavailable
+from crawler.distributed.politeness import FULL, Limits, SiteBudgets
 from crawler.chain.process import admit
 from crawler.storage.store import Store
 
@@ -101,19 +106,55 @@ def stored(db) -> dict:
         return result
 
 
-def test_distributed_two_workers_and_a_writer_store_what_the_demo_crawl_stores(
-        server, redis_url, demo_proxy, demo_db, tmp_path):
-    db = tmp_path / "distributed.db"
+@pytest.fixture(scope="module")
+def two_workers_crawl(redis_url, demo_proxy, tmp_path_factory):
+    """Two workers and a writer crawl the demo sites into an empty store: the store, and the
+    frontier keys left in Redis once they are done."""
+    server = redis.Redis.from_url(redis_url)
+    server.flushall()
+    db = tmp_path_factory.mktemp("distributed") / "distributed.db"
     writer = start_writer(redis_url, db)
     workers = [start_worker(f"w{n}", redis_url, demo_proxy, db) for n in (1, 2)]
     finish(server, writer, workers)
+    return db, sorted(key.decode() for key in server.keys("crawler:*:*") if server.type(key) != b"hash")
 
+
+def test_distributed_two_workers_and_a_writer_store_what_the_demo_crawl_stores(two_workers_crawl, demo_db):
+    db, left_in_redis = two_workers_crawl
     expected = stored(demo_db)
     assert len(expected) >= 50 and any(len(copies) > 1 for copies in expected)
     assert stored(db) == expected
-    for site in SITES:  # every frontier drained and its round closed
-        assert server.xlen(f"crawler:{site}:frontier") == 0
-        assert not server.exists(f"crawler:{site}:seen")
+    # every frontier drained (the stream stays, empty, with its consumer group), round closed
+    assert left_in_redis == sorted(f"crawler:{site}:frontier" for site in SITES)
+
+
+def _runs(db) -> dict:
+    with connect(db) as conn:
+        return {row["site"]: dict(row) for row in conn.execute("SELECT * FROM crawl_runs")}
+
+
+def test_distributed_rounds_are_recorded_and_reported_like_local_runs(two_workers_crawl, demo_db):
+    db, _ = two_workers_crawl
+    runs = _runs(db)
+    # the demo crawl also crawls the scripted sites where Chromium is installed; the workers do not
+    local = {site: run for site, run in _runs(demo_db).items() if site in SITES}
+    assert runs.keys() == local.keys() == SITES.keys()  # one run per site
+    for site, run in runs.items():
+        for column in ("status", "finish_reason", "list_pages", "article_links", "http_errors", "empty_bodies",
+                       "errors", "retries", "fallbacks", "skipped_known"):
+            assert run[column] == local[site][column], (site, column)
+        # which copy of a republished article is the original depends on the order pages come in
+        assert run["articles_new"] + run["duplicates"] == local[site]["articles_new"] + local[site]["duplicates"]
+        # each worker reads the site's robots.txt once
+        assert local[site]["pages_fetched"] <= run["pages_fetched"] <= local[site]["pages_fetched"] + 1
+        assert run["finished_at"] and run["duration_s"] > 0
+    assert sum(run["articles_new"] for run in runs.values()) == sum(run["articles_new"] for run in local.values())
+    with connect(db) as conn:  # each article belongs to its site's run, as in a local crawl
+        assert conn.execute("SELECT COUNT(*) FROM articles a JOIN crawl_runs r ON r.id = a.run_id "
+                            "AND r.site = a.site").fetchone()[0] == conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    report = run_crawler("report", "--db", str(db), "--json")
+    assert report.returncode == 0, report.stderr
+    assert [site["site"] for site in json.loads(report.stdout)["sites"]] == sorted(SITES)
 
 
 def _pending(server, consumer: str) -> int:
@@ -176,7 +217,8 @@ def test_distributed_failed_requests_are_retired_not_retried_forever(server, red
     assert worker.returncode == 0, err
     for site in SITES:
         assert server.xlen(f"crawler:{site}:frontier") == 0
-    assert server.xlen(RECORDS_KEY) == 0
+    messages = [json.loads(fields[b"counts"]) for _id, fields in server.xrange(RECORDS_KEY)]  # no record
+    assert {m["site"] for m in messages if m["stats"].get("errors/http") and m["over"]} == set(SITES)  # for the runs
     assert "errors" in out.splitlines()[0]
 
 
@@ -208,6 +250,25 @@ def test_distributed_redelivered_records_are_stored_once(server, tmp_path):
     assert store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 1
     assert store.db.execute("SELECT url FROM duplicates").fetchall() == [(copy["url"],)]
     assert server.xlen(RECORDS_KEY) == 0
+
+
+def test_distributed_counts_delivered_again_are_added_once(server, tmp_path):
+    """A writer killed after its commit and before its acknowledgement: the next one gets the
+    same counts messages again, and the same round's later ones."""
+    store = Store(tmp_path / "counts.db")
+    first = Writer(store, server)
+    counts = {"site": "laowu", "round": "r1", "stats": {"response_received_count": 3, "list_pages/parsed": 1,
+                                                        "list_pages/article_links": 2}, "over": ""}
+    server.xadd(RECORDS_KEY, {"counts": json.dumps(counts)})
+    first.commit(server.xreadgroup("writer", "writer-before-kill", {RECORDS_KEY: ">"})[0][1])  # then killed
+    server.xadd(RECORDS_KEY, {"counts": json.dumps({**counts, "stats": {"response_received_count": 2},
+                                                     "over": "finished"})})
+
+    Writer(Store(tmp_path / "counts.db"), server).run(idle_exit=0.5)
+
+    run = _runs(tmp_path / "counts.db")["laowu"]
+    assert (run["pages_fetched"], run["list_pages"], run["article_links"], run["status"], run["invocation"]) == \
+        (5, 1, 2, "ok", "r1")
 
 
 def test_distributed_writer_takes_back_records_a_killed_writer_held(server, tmp_path):
@@ -268,3 +329,117 @@ def test_distributed_workers_skip_articles_the_store_already_has(server, redis_u
     assert skipped == sum(len(copies) for copies in before)  # every stored article and copy
     assert published == 1  # investchn's empty page, never stored, so never known
     assert stored(db) == before
+    with connect(db) as conn:  # the round has its runs, which know what they skipped
+        rounds = conn.execute("SELECT SUM(skipped_known), SUM(articles_new), SUM(empty_bodies), COUNT(*) "
+                              "FROM crawl_runs WHERE id > (SELECT MAX(id) FROM crawl_runs WHERE log_file IS NOT NULL)")
+        assert tuple(rounds.fetchone()) == (skipped, 0, 1, len(SITES))
+
+
+# --- one politeness budget per site, for all workers together ------------------------------------
+class CountingHandler(DemoHandler):
+    """The demo sites, answered after `latency` seconds, counting the requests in flight per host;
+    the first request for `server.refuse_path` is answered 429 with Retry-After."""
+
+    def do_GET(self):
+        stats, host = self.server, urlsplit(self.path).hostname or ""
+        with stats.lock:
+            stats.in_flight[host] = stats.in_flight.get(host, 0) + 1
+            stats.peak[host] = max(stats.peak.get(host, 0), stats.in_flight[host])
+            stats.starts.append((time.monotonic(), host, urlsplit(self.path).path))
+            refuse = urlsplit(self.path).path == stats.refuse_path and not stats.refused
+            stats.refused = stats.refused or refuse
+        try:
+            time.sleep(stats.latency)
+            if refuse:
+                stats.refused_at = time.monotonic()
+                self.send_response(429)
+                self.send_header("Retry-After", str(stats.retry_after))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                super().do_GET()
+        finally:
+            with stats.lock:
+                stats.in_flight[host] -= 1
+
+
+class CountingServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, latency: float, refuse_path: str = "", retry_after: int = 0):
+        super().__init__(("127.0.0.1", 0), CountingHandler)
+        self.latency, self.refuse_path, self.retry_after = latency, refuse_path, retry_after
+        self.lock = threading.Lock()
+        self.in_flight, self.peak, self.starts = {}, {}, []
+        self.refused, self.refused_at = False, 0.0
+
+    def __enter__(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+        self.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+def _crawl_laowu(workers: int, redis_url, proxy, tmp_path, **settings) -> None:
+    procs = [_crawler("worker", "laowu", "--redis", redis_url, "--name", f"w{n}", "--idle-exit", "1",
+                      *(f"-s{key}={value}" for key, value in {"PROXY_URL": proxy, **settings}.items()))
+             for n in range(workers)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_distributed_workers_together_keep_to_one_sites_concurrency(server, redis_url, tmp_path, workers):
+    limit = 2
+    with CountingServer(latency=0.2) as site:
+        _crawl_laowu(workers, redis_url, site.url, tmp_path, CONCURRENT_REQUESTS_PER_DOMAIN=limit,
+                     DOWNLOAD_DELAY=0, AUTOTHROTTLE_ENABLED="False")
+    host = SITES["laowu"].host
+    assert len([s for s in site.starts if s[1] == host]) > 10  # the whole site was crawled
+    assert site.peak[host] == limit  # never more, and the budget is used
+
+
+def test_distributed_a_sites_retry_after_pauses_every_worker(server, redis_url, tmp_path):
+    laowu = SITES["laowu"]
+    refused = laowu.url_of(laowu.articles[0])
+    with CountingServer(latency=0.1, refuse_path=refused, retry_after=2) as site:  # 10 pages/s at most:
+        _crawl_laowu(2, redis_url, site.url, tmp_path, CONCURRENT_REQUESTS_PER_DOMAIN=2,  # a second's work left
+                     DOWNLOAD_DELAY=0.1, AUTOTHROTTLE_ENABLED="False")
+    assert site.refused
+    after = [start - site.refused_at for start, host, _path in site.starts if host == laowu.host and start > site.refused_at]
+    assert len(after) > 5  # articles were still queued when the site said to wait
+    # no worker asked before the time was up (but a request granted while the 429 was on its way)
+    assert not [wait for wait in after if 0.5 < wait < 1.9]
+    assert any(path == refused for start, _host, path in site.starts if start > site.refused_at)  # retried
+
+
+def _budgets(server, **limits) -> SiteBudgets:
+    defaults = {"concurrency": 1, "delay": 0.0, "autothrottle": False, "start_delay": 1.0, "max_delay": 30.0,
+                "target_concurrency": 2.0, "lease": 30.0, "backoff_cap": 60.0}
+    return SiteBudgets(server, Limits(**{**defaults, **limits}))
+
+
+def test_distributed_a_dead_workers_leases_lapse(server):
+    budgets = _budgets(server, lease=0.3)
+    assert budgets.acquire("a.test", "dead:1") == 0  # then the worker dies, never releasing it
+    assert budgets.acquire("a.test", "live:1") == FULL
+    assert budgets.acquire("b.test", "live:2") == 0  # another site has its own budget
+    time.sleep(0.35)
+    assert budgets.acquire("a.test", "live:1") == 0
+
+
+def test_distributed_autothrottle_delay_is_learnt_from_every_workers_responses(server):
+    one, other = _budgets(server, concurrency=4, autothrottle=True, start_delay=0.1), \
+        _budgets(server, concurrency=4, autothrottle=True, start_delay=0.1)
+    assert one.acquire("slow.test", "w1:1") == 0
+    one.release("slow.test", "w1:1", latency=4.0, status=200)  # a slow answer: delay -> 4 / 2 = 2 s
+    time.sleep(0.15)  # the start delay
+    assert other.acquire("slow.test", "w2:1") == 0  # the new delay counts from this start
+    assert 1.5 < other.acquire("slow.test", "w2:2") <= 2.0

@@ -8,8 +8,8 @@ from scrapy.exceptions import (
 )
 
 from crawler.crawl.attachments import kind_of_content_type, kind_of_url, may_link_attachments, may_name_attachment
-from crawler.sites.failures import NotAnArticle, failure_kind
-from crawler.crawl.retry import retry_after_seconds, retry_delay
+from crawler.sites.failures import NotAnArticle, failure_kind, retry_after_seconds
+from crawler.crawl.retry import retry_delay
 from crawler.crawl.traps import query_pattern
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)

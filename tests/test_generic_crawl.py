@@ -2,13 +2,13 @@
 through the demo server on 127.0.0.1, with the generic link discovery and extraction chain."""
 from __future__ import annotations
 
-import parsel
 import pytest
 
 from conftest import connect, run_crawler
 from crawler.demo.server import DemoServer
-from crawler.demo.sites import GENERIC_SITES
-from crawler.sites.generic import discover_links
+from crawler.demo.sites import GENERIC_SITES, NEW_SITES, SITES
+from crawler.sites.generic import article_links
+from crawler.sites.pagers import ListDoc, detect_next
 
 SITE = GENERIC_SITES["linhu"]
 START = f"http://{SITE.host}{SITE.first_list}"
@@ -32,17 +32,17 @@ LIST_PAGE = """<html><body>
 </body></html>"""
 
 
-def test_discover_links_finds_articles_and_the_next_page_on_the_same_host():
+def test_list_pages_give_their_articles_and_the_next_page_on_the_same_host():
     base = "http://www.example.gov.test/xwzx/zwdt/"
-    articles, next_pages = discover_links(parsel.Selector(text=LIST_PAGE), base)
-    assert articles == [
+    doc = ListDoc(LIST_PAGE, base)
+    assert article_links(doc) == [
         base + "202208/t20220817_123456.html",                           # TRS
         "http://www.example.gov.test/art/2022/8/17/art_1229_5.html",     # Hanweb
         "http://www.example.gov.test/xinwen/2022-08/17/content_5705.htm",
         "http://www.example.gov.test/news/20220816/abc.html",            # dated folder
         "http://www.example.gov.test/col/col1229/detail.jsp?id=9",       # long Chinese anchor
     ]
-    assert next_pages == [base + "index_1.html"]
+    assert detect_next(doc) == (base + "index_1.html", "link")
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,34 @@ def test_bad_crawl_url_arguments_give_one_line_errors(tmp_path, args, message):
     result = run_crawler("crawl", *args, "--db", str(tmp_path / "x.db"))
     assert result.returncode == 3
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# Real CMSs' pagers on demo portals: each must be followed by `crawl --url` alone, to the last
+# article, and the summary must name the pager it used.
+PAGED_SITES = [(SITES["qingxi"], "trs"), (NEW_SITES["duodao"], "trs"), (SITES["lanshan"], "hanweb"),
+               (GENERIC_SITES["shuinan"], "link"), (GENERIC_SITES["beicheng"], "select"),
+               (GENERIC_SITES["xishan"], "numbered")]
+
+
+@pytest.mark.parametrize(("site", "pager"), PAGED_SITES, ids=[site.name for site, _ in PAGED_SITES])
+def test_crawl_url_follows_each_cms_pager_to_the_last_list_page(tmp_path, site, pager):
+    db = tmp_path / "paged.db"
+    with DemoServer() as server:
+        result = run_crawler("crawl", "--url", f"http://{site.host}{site.first_list}", "--proxy", server.url,
+                             "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].split()[-1] == "pager"
+    assert result.stdout.splitlines()[1].split()[-1] == pager
+    with connect(db) as conn:
+        urls = {row[0] for row in conn.execute("SELECT url FROM articles")}
+        run = conn.execute("SELECT * FROM crawl_runs").fetchone()
+    assert urls == {f"http://{site.host}{site.url_of(article)}" for article in site.articles}
+    assert run["list_pages"] == 3 and run["status"] == "ok"
+
+
+def test_crawl_help_names_the_pagers():
+    result = run_crawler("crawl", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for pager in ("link (", "trs (", "hanweb (", "select (", "numbered (", "form (", "URL template", "JSON list"):
+        assert pager in text, pager

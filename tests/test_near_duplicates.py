@@ -196,7 +196,8 @@ def test_older_databases_get_signatures_and_new_band_keys(tmp_path):
         migration(old)
     old["meta"].insert({"key": "schema_version", "value": "7"}, pk="key")
     body = "".join(ORIGINAL["paragraphs"])
-    old.execute("INSERT INTO articles (url, canonical_url, site, body, content_hash) VALUES (?, ?, 'a', ?, 'h')",
+    old.execute("INSERT INTO articles (url, canonical_url, site, body, content_hash, published, fetched_at) "
+                "VALUES (?, ?, 'a', ?, 'h', '2022-03-18', '2025-01-01T00:00:00+00:00')",
                 ["http://a.test/1", "http://a.test/1", body])
     old.execute("INSERT INTO lsh_bands (key, article_id) VALUES (12345, 1)")  # a key of the old scheme
     old.conn.commit()

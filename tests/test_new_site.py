@@ -14,10 +14,11 @@ from conftest import ROOT, connect, copy_project, crawl_through, run_crawler, ru
 from crawler.demo.server import DemoServer
 from crawler.demo.sites import NEW_SITES, SITES
 
-# What an operator types into the scaffolded module of the duodao demo site: selectors only.
+# What an operator types into the scaffolded module of the duodao demo site, a TRS portal whose
+# pager is a script: selectors and one pager line.
 DUODAO_SELECTORS = {
     'article_links = ""': 'article_links = "ul.list-con li a"',
-    "next_page = None": 'next_page = ".fenye a.next"',
+    "next_page = None": 'next_page = "trs"',
     "fields = {\n    }": 'fields = {\n        "title": ".xl-tit",\n        "published": ".xl-attr",\n'
                          '        "body": "#xlcon",\n    }',
 }

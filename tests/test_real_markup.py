@@ -13,7 +13,7 @@ from scrapy.http import HtmlResponse
 from crawler.article.extract import extract
 from crawler.article.items import Page
 from crawler.chain.process import record_of
-from crawler.sites.spider import _hrefs
+from crawler.sites.spider import _hrefs, list_doc
 
 PAGES = Path(__file__).parent / "markup"
 
@@ -44,4 +44,5 @@ def test_list_links_after_a_stray_closing_html_tag_are_found():
             '<div class="list"><ul><li><a href="/zwdt/t20240312_1.html">全县召开一季度重大项目观摩推进会</a></li>'
             '<li><a href="/zwdt/t20240311_2.html">县长调研重点项目建设</a></li></ul></div></body></html>')
     response = HtmlResponse("http://www.example.gov.cn/zwdt/", body=html.encode("utf-8"), encoding="utf-8")
-    assert _hrefs(response.selector, ".list a") == ["/zwdt/t20240312_1.html", "/zwdt/t20240311_2.html"]
+    assert _hrefs(list_doc(response)[0], ".list a") == ["http://www.example.gov.cn/zwdt/t20240312_1.html",
+                                                     "http://www.example.gov.cn/zwdt/t20240311_2.html"]

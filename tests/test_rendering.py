@@ -29,7 +29,7 @@ def _reply(site, path: str, **headers) -> tuple[int, str, bytes, dict]:
     return site.reply(path, _Headers(headers))
 
 
-QINGXI: ScriptedPortal = SCRIPTED_SITES["qingxi"]
+YUNXI: ScriptedPortal = SCRIPTED_SITES["yunxi"]
 YJJ: ChallengedSite = SCRIPTED_SITES["yjj"]
 
 
@@ -57,7 +57,7 @@ def test_browser_signs_of_an_inline_cookie_challenge_answered_521():
 
 
 def test_browser_signs_of_a_list_drawn_from_a_json_api():
-    status, _, body, _ = _reply(QINGXI, "/xwzx/qxyw/")
+    status, _, body, _ = _reply(YUNXI, "/xwzx/qxyw/")
     assert status == 200
     assert browser_signs(Selector(text=body.decode()), status) == (
         "an empty list container (ul#newsList) and a script that loads data (XMLHttpRequest)")
@@ -132,7 +132,7 @@ def _last_run(db, site: str) -> dict:
 def rendered(server, tmp_path_factory, chromium):
     """Both scripted sites crawled with their site modules (`render = True`)."""
     db = tmp_path_factory.mktemp("rendered") / "rendered.db"
-    result = _crawl(server, "qingxi", "yjj", db=db)
+    result = _crawl(server, "yunxi", "yjj", db=db)
     assert result.returncode == 0, result.stdout + result.stderr
     return db
 
@@ -156,13 +156,13 @@ def test_site_crawls_fully_with_render(rendered, name):
 def test_raw_html_is_kept_as_the_browser_drew_it(rendered):
     with connect(rendered) as conn:
         raw = conn.execute("SELECT p.html_zlib FROM raw_pages p JOIN articles a ON a.id = p.article_id "
-                           "WHERE a.site = 'qingxi' LIMIT 1").fetchone()
+                           "WHERE a.site = 'yunxi' LIMIT 1").fetchone()
     html = zlib.decompress(raw[0]).decode("utf-8")
     assert re.search(r'<div class="TRS_Editor" id="zoom"><p style="text-indent:2em">', html)  # the shell was empty
 
 
 def test_second_rendered_run_skips_known_articles(rendered, server):
-    again = _crawl(server, "qingxi", "yjj", db=rendered)
+    again = _crawl(server, "yunxi", "yjj", db=rendered)
     assert again.returncode == 0, again.stderr
     for name in SCRIPTED_SITES:
         run = _last_run(rendered, name)
@@ -170,7 +170,7 @@ def test_second_rendered_run_skips_known_articles(rendered, server):
         assert run["rendered"] == 1  # list page 1 only: every article on it is known, paging stops
 
 
-@pytest.mark.parametrize("name,start", [("qingxi", "http://www.qingxi.gov.test/xwzx/qxyw/"),
+@pytest.mark.parametrize("name,start", [("yunxi", "http://www.yunxi.gov.test/xwzx/qxyw/"),
                                         ("yjj", "http://www.yjj.gov.test/gzdt/")])
 def test_plain_crawl_is_flagged_needs_a_browser_and_render_crawls_it(server, tmp_path, chromium, name, start):
     db = tmp_path / "plain.db"
@@ -281,7 +281,7 @@ def test_demo_without_a_browser_skips_the_scripted_sites_in_one_line_each(tmp_pa
                 f"(run `make browser-deps`): skipped") in result.stderr.splitlines()
     with connect(db) as conn:
         assert sorted(row[0] for row in conn.execute("SELECT site FROM crawl_runs")) == sorted(SITES)
-    crawl = run_crawler("crawl", "qingxi", "--db", str(db), cwd=project)
+    crawl = run_crawler("crawl", "yunxi", "--db", str(db), cwd=project)
     assert crawl.returncode == 3
     assert crawl.stderr.strip() == ("crawler crawl: rendering needs a browser, and /nonexistent/chromium is not "
                                     "installed (run `make browser-deps`)")
@@ -289,7 +289,7 @@ def test_demo_without_a_browser_skips_the_scripted_sites_in_one_line_each(tmp_pa
 
 def test_fixture_save_warns_that_it_fetches_a_rendering_site_as_plain_http(server, tmp_path):
     project = copy_project(tmp_path / "project")
-    url = f"http://{QINGXI.host}{QINGXI.url_of(QINGXI.articles[0])}"
+    url = f"http://{YUNXI.host}{YUNXI.url_of(YUNXI.articles[0])}"
     result = run_crawler("fixture", "save", url, "--proxy", server.url, cwd=project)
     assert result.stderr.splitlines()[0].startswith(
-        "warning: qingxi has render = True, and fixture save fetches plain HTTP, not the page as the browser draws it")
+        "warning: yunxi has render = True, and fixture save fetches plain HTTP, not the page as the browser draws it")

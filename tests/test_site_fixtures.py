@@ -16,6 +16,7 @@ import pytest
 from conftest import SEED_EXPECTED, seed_expectations
 from crawler.article.extract import select
 from crawler.sites.fixtures import differences, expected_of, fixtures_of
+from crawler.sites.pagers import check_next_page
 from crawler.chain.process import record_of
 from crawler.sites.spider import site_classes
 
@@ -60,7 +61,8 @@ def test_site_module_is_well_formed(site):
         assert any(host == d or host.endswith("." + d) for d in spider.allowed_domains), f"{site}: {url} not allowed"
     assert set(spider.fields) <= FIELDS, f"{site}: unknown field(s) {sorted(set(spider.fields) - FIELDS)}"
     page = parsel.Selector(text="<html><body></body></html>")
-    for query in [spider.article_links, spider.next_page or "", *spider.fields.values(), *spider.drop]:
+    check_next_page(spider.next_page)  # a pager name, a URL template or a selector
+    for query in [spider.article_links, *spider.fields.values(), *spider.drop]:
         if query:
             select(page, query)  # raises on a CSS or XPath syntax error
 

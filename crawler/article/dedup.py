@@ -5,11 +5,14 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
+from datetime import datetime, timezone
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 from w3lib.url import canonicalize_url, url_query_cleaner
+
+from crawler.article.dates import CHINA
 
 # Query parameters that identify a campaign or a visitor, never a page.
 TRACKING_PARAMS = (
@@ -202,3 +205,33 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 def is_near_duplicate(score: float) -> bool:
     return score >= NEAR_SIMILARITY
+
+
+# --- which copy is the original ------------------------------------------------------------------
+_UNKNOWN = float("inf")  # a copy without a (readable) date comes after every dated one
+_DAY = 86400
+
+
+def _published(value: str | None) -> float:
+    """A date without a time counts as the end of its day (China time): a portal that copies an
+    article often keeps its date and drops its time, so on the same day the timed copy wins."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return _UNKNOWN
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHINA)
+    return moment.timestamp() + (_DAY - 1 if len(value) <= 10 else 0)
+
+
+def original_rank(published: str | None, fetched_at: str | None, canonical: str) -> tuple:
+    """Where a copy stands in the line for "original" of its duplicate group; the lowest is the
+    original: the earliest published, then the earliest fetched day (UTC), then the canonical
+    URL. Copies fetched the same day count as fetched together, so that the order in which one
+    crawl happened to reach them never decides: the same pages give the same original on every
+    run, whatever arrives first."""
+    try:
+        fetched_day = datetime.fromisoformat(fetched_at).astimezone(timezone.utc).date().isoformat()
+    except (TypeError, ValueError):
+        fetched_day = "~"  # after every date
+    return _published(published), fetched_day, canonical

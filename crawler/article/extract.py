@@ -781,7 +781,9 @@ def extract(body: bytes, url: str = "", site=None, content_type: str | None = No
 
 
 def _site_fields(article: RawArticle, sel: parsel.Selector, site, trace: dict) -> set[str]:
-    """The text fields the site module selects; returns the names of those it defines."""
+    """The text fields the site module selects; returns the names of those it defines. A field
+    whose selector matches nothing (a layout change, a typo) is left to the generic chain, and
+    noted in `article.selector_misses`."""
     rules = dict(getattr(site, "fields", {}) or {})
     defined = set(rules)
     for name in TEXT_FIELDS:
@@ -793,6 +795,10 @@ def _site_fields(article: RawArticle, sel: parsel.Selector, site, trace: dict) -
         elif rules.get(name):
             setattr(article, name, select_text(sel, rules[name]))
             trace[name] = f"site module {article.site}: selector {rules[name]!r}"
+            if getattr(article, name) is None:
+                article.selector_misses += (name,)
+                defined.discard(name)
+                trace[name] += " matched nothing"
     return defined
 
 
@@ -808,7 +814,9 @@ def _fill_body(article: RawArticle, sel: parsel.Selector, site, url: str, trace:
             return None
     elif rules.get("body"):
         containers = [n.root for n in select(sel, rules["body"]) if not isinstance(n.root, str)]
-        if containers:
+        if not containers:
+            article.selector_misses += ("body",)
+        else:
             # The site's container exists: trust it, even empty (an empty page is not a reason to
             # go and extract the sidebar instead).
             article.body = _body_from(containers, tuple(getattr(site, "drop", ()) or ()))
@@ -842,9 +850,9 @@ def _body_of(sel: parsel.Selector):
 
 
 def _fill_generic(article: RawArticle, sel: parsel.Selector, site_fields: set[str], body_element, trace: dict) -> None:
-    """Fill the fields the site module does not define from the generic extractor. A field the
-    site defines stays empty when its selector finds nothing (a page without a date has none),
-    except the title, which every article has."""
+    """Fill the fields the site module does not define, or whose selector found nothing, from the
+    generic extractor. A field its `extract_<field>` hook left empty stays empty (a page without
+    a date has none), except the title, which every article has."""
     missing = [name for name in TEXT_FIELDS if not getattr(article, name)
                and (name not in site_fields or name == "title")]
     if not missing:
@@ -870,4 +878,4 @@ def _fill_generic(article: RawArticle, sel: parsel.Selector, site_fields: set[st
     for name in missing:
         value, rule = generic[name]()
         setattr(article, name, value)
-        trace[name] = rule if name not in site_fields else f"site selector matched nothing; generic: {rule}"
+        trace[name] = f"{trace[name]}; generic: {rule}" if name in trace else rule

@@ -19,6 +19,8 @@ class Page:
     content_type: str | None = None
     status: int = 200
     fetched_at: str = field(default_factory=utc_now)
+    # What its list said of the article (a JSON list's title and date), for fields the page lacks.
+    listed: dict = field(default_factory=dict)
 
     @classmethod
     def from_response(cls, response, site: str | None) -> "Page":
@@ -26,6 +28,7 @@ class Page:
         return cls(
             url=response.url, site=site, body=response.body, status=response.status,
             content_type=content_type.decode("latin-1") if content_type else None,
+            listed=response.meta.get("listed") or {},
         )
 
 
@@ -42,3 +45,4 @@ class RawArticle:
     body: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
     lossy: bool = False  # the bytes did not fully decode
+    selector_misses: tuple[str, ...] = ()  # fields whose site selector matched nothing

@@ -9,7 +9,6 @@ its body has already been converted).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -17,7 +16,7 @@ from urllib.parse import urlsplit
 
 from crawler.article.clean import clean_article
 from crawler.article.items import RawArticle
-from crawler.chain.process import admit
+from crawler.chain.process import Arrival, admit_many
 from crawler.article.dates import utc_now
 from crawler.storage.store import Store
 
@@ -98,22 +97,22 @@ def ingest(store: Store, lines: Iterable[bytes], reject: Callable[[int, str], No
 
 def _store_batch(store: Store, batch: list[tuple[int, bytes]], counts: Counter,
                  reject: Callable[[int, str], None]) -> None:
-    with store.transaction():  # each article inside is its own savepoint
-        for number, line in batch:
-            try:
-                outcome = admit(store, clean_record(parse_line(line)))
-            except RecordError as exc:
-                counts["rejected"] += 1
-                reject(number, str(exc))
-                continue
-            except sqlite3.Error:
-                raise
-            except Exception as exc:  # a record that breaks cleaning must not stop the others
-                counts["rejected"] += 1
-                reject(number, f"cannot be cleaned: {type(exc).__name__}: {exc}")
-                continue
-            if outcome.kind == "empty":
-                counts["rejected"] += 1
-                reject(number, "body is empty after cleaning")
-            else:
-                counts[outcome.match or outcome.kind] += 1
+    numbers, arrivals = [], []
+    for number, line in batch:
+        try:
+            arrivals.append(Arrival(clean_record(parse_line(line))))
+        except RecordError as exc:
+            counts["rejected"] += 1
+            reject(number, str(exc))
+            continue
+        except Exception as exc:  # a record that breaks cleaning must not stop the others
+            counts["rejected"] += 1
+            reject(number, f"cannot be cleaned: {type(exc).__name__}: {exc}")
+            continue
+        numbers.append(number)
+    for number, outcome in zip(numbers, admit_many(store, arrivals)):  # one transaction
+        if outcome.kind == "empty":
+            counts["rejected"] += 1
+            reject(number, "body is empty after cleaning")
+        else:
+            counts[outcome.match or outcome.kind] += 1

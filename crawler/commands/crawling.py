@@ -1,6 +1,7 @@
 """`crawler demo` and `crawler crawl`: local crawls into one SQLite file, with a table per run."""
 from __future__ import annotations
 
+import json
 import sys
 
 from crawler.commands.options import (DEMO_DB, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, ConfigError, add_command,
@@ -29,8 +30,15 @@ def register(commands) -> None:
                     "line and skipped; the exit code is then 3.\n"
                     "With --url, crawl a site that has no module from one of its list pages: article links\n"
                     "are recognised by their URLs (t20220817_1.html, art_1_2.html, content_3.htm, dated\n"
-                    "folders) or long Chinese anchors, pagination by index_N.html or 下一页, on that host only,\n"
-                    "and articles are extracted by the generic chain; the site is named after the host.\n"
+                    "folders such as /2021/1/4/, articleinfo-373.html) or long Chinese anchors, on that host\n"
+                    "only, and articles are extracted by the generic chain; the site is named after the host.\n"
+                    "Pagers followed (a site module names one as next_page; --url finds it by itself, and\n"
+                    "the summary's pager column says which): link (下一页/next/> links, also in onclick),\n"
+                    "trs (TRS createPageHTML/countPage/Pager scripts: index_1.html...), hanweb (大汉 jpage\n"
+                    "XML records, then /module/web/jpage/dataproxy.jsp), select (跳转 box), numbered\n"
+                    "(index_2.html, list_2.html, ?page=N/pageIndex=/PageNo= links), form (跳转 form); a site\n"
+                    "module may also give a URL template (index_{i}.html, list.jsp?page={n}), a selector,\n"
+                    "or a JSON list endpoint with JMESPath expressions (see docs/operators.md, Pagers).\n"
                     "Sites that need a browser (`render = True` in their module, or --url with --render) are\n"
                     "drawn by Debian's Chromium (`make browser-deps`); with --all, such a site is skipped in\n"
                     "one line where the browser is missing (exit code 3), named alone it is a config error.",
@@ -57,9 +65,14 @@ def _print_runs(runs: list[dict]) -> None:
 
     columns = ("site", "status", "pages_fetched", "list_pages_not_modified", "articles_new", "duplicates",
                "skipped_known", "errors")
-    headers = ("site", "status", "pages", "not_modified", "new", "duplicates", "skipped", "errors")
-    rows = [[str(run.get(c) if run.get(c) is not None else "") for c in columns] for run in runs]
+    headers = ("site", "status", "pages", "not_modified", "new", "duplicates", "skipped", "errors", "pager")
+    rows = [[str(run.get(c) if run.get(c) is not None else "") for c in columns] + [_pagers(run)] for run in runs]
     print(format_table(list(headers), rows))
+
+
+def _pagers(run: dict) -> str:
+    """The pagers that found the run's next list pages (crawler.sites.pagers), "-" for none."""
+    return ",".join(sorted(json.loads(run.get("pagers") or "{}"))) or "-"
 
 
 def _run_and_report(spiders: list[type], db: str, overrides: dict, log_level: str) -> int:

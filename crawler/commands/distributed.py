@@ -13,7 +13,9 @@ def register(commands) -> None:
         description="Crawl the named sites with the frontier and seen-request filter in Redis (scrapy-redis),\n"
                     "shared by any number of workers on any hosts. Pages are extracted and cleaned here and\n"
                     "their records sent to `crawler writer`, which alone writes SQLite. A worker killed at\n"
-                    "any moment loses nothing: restarted with the same --name, it takes back what it held.",
+                    "any moment loses nothing: restarted with the same --name, it takes back what it held.\n"
+                    "Politeness is per site for all workers together: CONCURRENT_REQUESTS_PER_DOMAIN,\n"
+                    "DOWNLOAD_DELAY / AutoThrottle and a site's Retry-After are one budget kept in Redis.",
         epilog="examples:\n  crawler worker --all --redis redis://127.0.0.1:6379/0 --name host1-1 --db output/articles.db\n"
                "  crawler worker huaian czgx --redis redis://10.0.0.5:6379/0 --idle-exit 60 -s DOWNLOAD_DELAY=1")
     worker.add_argument("sites", nargs="*", metavar="SITE", help="site names (the `name` of a spiders/ module)")
@@ -31,8 +33,10 @@ def register(commands) -> None:
     writer = add_command(
         commands, "writer", handler=cmd_writer, help="write the records of all workers into SQLite",
         description="Read the records the workers send through Redis, deduplicate them against the store and\n"
-                    "write them, acknowledging each only after it is committed. Runs until stopped (SIGTERM,\n"
-                    "SIGINT) or --idle-exit; restarted after a kill it takes back what it held.",
+                    "write them, acknowledging each only after it is committed, and record each site's crawl\n"
+                    "round in crawl_runs (as `crawler crawl` records a run; `crawler report` reads both).\n"
+                    "Runs until stopped (SIGTERM, SIGINT) or --idle-exit; restarted after a kill it takes\n"
+                    "back what it held.",
         epilog="example:\n  crawler writer --db output/articles.db --redis redis://127.0.0.1:6379/0")
     writer.add_argument("--redis", required=True, metavar="URL", help="the shared Redis, e.g. redis://127.0.0.1:6379/0")
     add_db(writer)

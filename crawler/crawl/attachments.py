@@ -26,8 +26,8 @@ EXTENSIONS = frozenset({
     "zip", "rar", "7z", "gz", "jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp",
     "mp3", "mp4", "avi", "wmv", "flv", "apk", "exe",
 })
-# Content types of pages we parse; anything else that arrives is a file.
-_PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/xml", "application/xml")
+# Content types of pages we parse (JSON: list endpoints); anything else that arrives is a file.
+_PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/xml", "application/xml", "application/json")
 _KIND_OF_TYPE = {
     "application/pdf": "pdf", "application/msword": "doc", "application/vnd.ms-excel": "xls",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",

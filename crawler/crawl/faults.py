@@ -9,22 +9,9 @@ from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 
+from crawler.storage.runcounts import fault_counts
 from crawler.storage.store import StoreError, shared_store
 
-# crawl_runs column <- Scrapy stats keys (summed)
-_COUNTERS = {
-    "retries": ("retry/count",),
-    "timeouts": ("errors/timeouts",),
-    "oversize": ("errors/oversize",),
-    "truncated": ("errors/truncated",),
-    "robots_forbidden": ("robotstxt/forbidden",),
-    "attachments": ("attachments/found",),
-    "trapped": ("trap/page_cap", "trap/query_pattern", "trap/links_per_page", "depth/request_ignored_count"),
-    "empty_lists": ("lists/no_article_links",),
-    "unreachable": ("errors/unreachable",),
-    "needs_browser": ("lists/needs_browser",),
-    "rendered": ("render/pages",),
-}
 WATCH_EVERY_S = 0.5  # how soon a crawl stops once its database refuses writes (whichever write found it)
 
 
@@ -73,6 +60,4 @@ class FaultCounts:
         run_id = self.crawler.stats.get_value("run/id")
         if run_id is None or self.store.failure:
             return
-        stats = self.crawler.stats
-        self.store.add_fault_counts(run_id, {
-            column: sum(stats.get_value(key, 0) for key in keys) for column, keys in _COUNTERS.items()})
+        self.store.add_fault_counts(run_id, fault_counts(self.crawler.stats.get_stats()))

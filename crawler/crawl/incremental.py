@@ -19,6 +19,7 @@ from scrapy.http import HtmlResponse
 
 from crawler.storage import storethread
 from crawler.article.dedup import canonical_url
+from crawler.sites.spider import PAST_END
 from crawler.storage.frontier import Frontier, save_validators, validators_of
 from crawler.storage.store import shared_store
 
@@ -129,8 +130,10 @@ class IncrementalCrawl(_WritesUser):
             others, truncated = self._next_pages(response, list_page, articles, unknown, others)
         requests = unknown + others
         # An article page's entry goes when its item has been stored (article_handled); a page
-        # that failed (HTTP error after retries) stays for the next run to try again.
-        handled = complete and not items and response.status < 400
+        # that failed (HTTP error after retries) stays for the next run to try again, but not the
+        # 404 after a URL template's last list page (crawler.sites.spider.PAST_END): the list ended.
+        past_end = response.status == 404 and response.meta.get(PAST_END)
+        handled = complete and not items and (response.status < 400 or past_end)
         if response.meta.get("start") and response.status < 400:
             self.stats.inc_value("start/fetched")  # none of them: the run failed (crawler.crawl.runs)
         self.writes.post(self.frontier.add, [self._entry(r) for r in requests],

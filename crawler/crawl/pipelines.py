@@ -14,8 +14,9 @@ from scrapy.exceptions import DropItem
 
 from crawler.storage import storethread
 from crawler.article.items import Page
-from crawler.chain.process import Outcome, admit, keyed_record_of
+from crawler.chain.process import Arrival, Outcome, admit_many, keyed_record_of, outcome_stats
 from crawler.sites.spider import SiteSpider
+from crawler.storage.runcounts import SELECTOR_MISS
 from crawler.storage.store import StoreError, shared_store
 from crawler.chain.workers import SHARED_POOL, awaited, cores
 
@@ -72,25 +73,25 @@ class ArticlePipeline:
             raise DropItem(f"extraction failed: {item.url}") from exc
         if record["lossy_decode"]:
             self.stats.inc_value("pages/undecodable")
-        outcome = await awaited(self.writes.submit(self._admit, record, item.body, item.content_type,
-                                                   run_id=self.stats.get_value("run/id"), keys=keys))
-        self.stats.inc_value(f"articles/{outcome.kind}")
+        for name in record["selector_misses"]:  # filled by the generic chain; `crawler report` watches it
+            self.stats.inc_value(f"{SELECTOR_MISS}{name}")
+        outcome = await awaited(self.writes.submit_together(self._admit_many, Arrival(
+            record, item.body, item.content_type, run_id=self.stats.get_value("run/id"), keys=keys)))
+        for key in outcome_stats(outcome, self.site is not None):
+            self.stats.inc_value(key)
         if outcome.kind == "empty":
             raise DropItem(f"empty body, not stored: {item.url}")
-        if outcome.kind == "new":
-            if not record["published"]:
-                self.stats.inc_value("articles/missing_date")
-            if self.site is not None and not record["extractor"].startswith("site:"):
-                self.stats.inc_value("articles/fallback")
         return outcome.record
 
 
-    def _admit(self, record: dict, *args, **kwargs) -> Outcome:
-        """On the writes thread: `admit`, and tell the thread what it stored (see StoreThread.is_known)."""
-        outcome = admit(self.store, record, *args, **kwargs)
-        if outcome.kind in ("new", "duplicate"):
-            self.writes.stored(outcome.record["canonical_url"])
-        return outcome
+    def _admit_many(self, arrivals: list[Arrival]) -> list[Outcome]:
+        """On the writes thread: `admit_many` the pages waiting there, and tell the thread what
+        it stored (see StoreThread.is_known)."""
+        outcomes = admit_many(self.store, arrivals)
+        for outcome in outcomes:
+            if outcome.kind in ("new", "duplicate"):
+                self.writes.stored(outcome.record["canonical_url"])
+        return outcomes
 
 
 class LogFormatter(logformatter.LogFormatter):

@@ -9,7 +9,7 @@ import sys
 
 from twisted.internet.task import LoopingCall
 
-from crawler.crawl.runs import run_counts
+from crawler.storage.runcounts import run_counts
 
 REDRAW_EVERY_S = 1.0
 
@@ -37,7 +37,7 @@ class Progress:
         self.draw()
 
     def draw(self) -> None:
-        lines = [progress_line(crawler.spidercls.name, run_counts(crawler.stats), crawler.crawling)
+        lines = [progress_line(crawler.spidercls.name, run_counts(crawler.stats.get_stats()), crawler.crawling)
                  for crawler in self.crawlers if crawler.stats is not None]
         up = f"\x1b[{self.drawn}F" if self.drawn else ""  # back to the first line drawn last time
         sys.stderr.write(up + "".join(f"\x1b[2K{line}\n" for line in lines))

@@ -10,9 +10,6 @@ keep flowing meanwhile.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
@@ -22,24 +19,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 from w3lib.url import canonicalize_url
 
+from crawler.sites.failures import retry_after_seconds
 from crawler.sites.spider import on_domains
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """The wait a Retry-After header asks for: delta-seconds or an HTTP date; None if absent
-    or unreadable."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 def retry_delay(attempt: int, retry_after: float | None, base: float, cap: float) -> float:

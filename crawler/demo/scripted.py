@@ -1,6 +1,6 @@
 """Two demo sites that plain HTTP cannot crawl: their pages need a browser (`render = True`).
 
-- qingxi, a district portal whose list and article pages are empty shells that a script fills
+- yunxi, a district portal whose list and article pages are empty shells that a script fills
   from a JSON API (the `/api/cms/...` shape of the CMSs behind many such portals);
 - yjj, a provincial drug administration behind a cookie challenge modelled on a common
   anti-crawler product on government sites: a request without the right cookies gets a 412
@@ -54,10 +54,10 @@ class ScriptedPortal(DemoSite):
         if not self.articles[(n - 1) * PER_PAGE: n * PER_PAGE]:
             return None
         content = self.template("list").substitute(page_no=n, page_size=PER_PAGE)
-        return self.page("清溪要闻", content)
+        return self.page("云溪要闻", content)
 
     def article_page(self, article) -> bytes:
-        return self.page("清溪要闻", self.template("article").substitute(article_id=article.slug))
+        return self.page("云溪要闻", self.template("article").substitute(article_id=article.slug))
 
 
 def _ok(data: dict) -> dict:
@@ -134,7 +134,7 @@ SCRIPTED_SITES = {
     site.name: site
     for site in (
         ScriptedPortal(
-            name="qingxi", host="www.qingxi.gov.test", codec="utf-8", content_type=HTML, script="hans",
+            name="yunxi", host="www.yunxi.gov.test", codec="utf-8", content_type=HTML, script="hans",
             first_list="/xwzx/qxyw/", list_path="/xwzx/qxyw/index_{n}.html",
             article_path="/xwzx/qxyw/content_{slug}.html", paragraph="", list_item="", date_format=None,
         ),

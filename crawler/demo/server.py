@@ -33,8 +33,7 @@ class DemoHandler(BaseHTTPRequestHandler):
             self._send(*site.reply(path, self.headers))
             return
         status, body = site.respond(path)
-        content_type = "text/plain" if path == "/robots.txt" else site.content_type
-        self._send(status, content_type, body)
+        self._send(status, site.content_type_of(path), body)
 
     def _send(self, status: int, content_type: str, body: bytes, headers: dict | None = None) -> None:
         self.send_response(status)

@@ -6,8 +6,11 @@ crawler worker (any number, any host)                 crawler writer (one, next 
   the frontier is a Redis stream read by a consumer
   group, so a request stays pending until its page
   is done and a killed worker's requests come back
+  a lease of the site's politeness budget before
+  each request (crawler.distributed.politeness)
   page -> extract -> clean (crawler.chain.process)
-  XADD its record + XACK its request, one MULTI   ->  XREADGROUP records -> admit() -> SQLite
+  XADD its record + its round's counts + XACK its  ->  XREADGROUP records -> admit() -> SQLite,
+  request, one MULTI                                   counts -> the round's crawl_runs row
                                                       XACK after the commit; XAUTOCLAIM on start
 ```
 
@@ -21,7 +24,8 @@ seen-request set (scrapy-redis' dupefilter) stops any page from being queued twi
 last worker to find the frontier empty deletes that set, so the next round reads the list
 pages afresh. Known articles never enter the set: they are skipped against the store before
 they are requested (the store's `is_known`, as in a local crawl), so the set holds one round's list pages and new
-articles only, not the whole history.
+articles only, not the whole history. Each site's round is one `crawl_runs` row, written by the
+writer from the stats the workers send (RoundCounts) and what its own dedup found (RoundRuns).
 """
 from __future__ import annotations
 
@@ -30,7 +34,10 @@ import logging
 import signal
 import socket
 import time
+import uuid
 import zlib
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
 
 import redis
 from scrapy import Request, signals
@@ -42,18 +49,23 @@ from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
 from crawler.article.dedup import canonical_url
 from crawler.article.items import Page
-from crawler.chain.process import admit, record_of
+from crawler.chain.process import Arrival, admit_many, outcome_stats, record_of
+from crawler.distributed.politeness import share_politeness
 from crawler.sites.spider import SiteSpider
+from crawler.storage.runcounts import fault_counts, is_run_stat, run_counts, run_status
 from crawler.storage.store import shared_store
 
 log = logging.getLogger(__name__)
 
 FRONTIER_KEY = "crawler:%(spider)s:frontier"
 SEEN_KEY = "crawler:%(spider)s:seen"
+ROUND_KEY = "crawler:%(spider)s:round"  # the id of the round under way (its crawl_runs invocation)
 RECORDS_KEY = "crawler:records"
 WORKERS_GROUP = "workers"
 WRITER_GROUP = "writer"
 ENTRY = "frontier_entry"  # request meta: the frontier stream entry the request came from
+ROUND_STAT, ROUND_OVER_STAT = "round/id", "round/over"  # crawl stats: the worker's round, and whether it ended it
+COUNTS_THROUGH = "writer_counts_through"  # store meta: the last records-stream entry whose counts are in crawl_runs
 
 # Queue a request unless its fingerprint was seen this round, and retire the entry it replaces
 # (a retry or a redirect), in one step, so that a kill between the two loses nothing.
@@ -69,25 +81,44 @@ if ARGV[3] ~= '' then
 end
 return added
 """
-# End a round: forget the seen requests once no entry is queued or in flight anywhere.
+# Join the round under way, or start one with the id ARGV[1].
+_JOIN_ROUND = """
+local id = redis.call('GET', KEYS[1])
+if not id then
+  id = ARGV[1]
+  redis.call('SET', KEYS[1], id)
+end
+return id
+"""
+# End a round: forget the seen requests and the round's id once no entry is queued or in flight
+# anywhere. Returns 1 to the worker that ended it.
 _END_ROUND = """
 if redis.call('XLEN', KEYS[2]) == 0 then
-  return redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  return redis.call('DEL', KEYS[3])
 end
 return 0
 """
 
 
+# The project's downloader middlewares that keep no state in the local SQLite file: a worker
+# runs them as a local crawl does (proxy, robots.txt, retries with backoff, redirects).
+STATELESS_DOWNLOADER_MIDDLEWARES = (
+    "crawler.crawl.middlewares.FixedProxy", "crawler.crawl.middlewares.RobotsTxt", "crawler.crawl.middlewares.MetaRefresh",
+    "crawler.crawl.retry.BackoffRetry", "crawler.crawl.retry.OffsiteRedirects",
+)
+
+
 def worker_settings(redis_url: str, name: str, idle_exit: float, known_db: str | None) -> dict:
-    """Scrapy settings that turn a crawl into a worker of the shared frontier. The project's own
-    middlewares, pipelines and extensions keep their state in the local SQLite file; a worker
-    has none (Redis holds the frontier, the writer the store), so only the proxy stays."""
+    """Scrapy settings that turn a crawl into a worker of the shared frontier. The project's
+    other middlewares, pipelines and extensions keep their state in the local SQLite file; a
+    worker has none (Redis holds the frontier and the politeness budgets, the writer the store)."""
     from crawler.settings import DOWNLOADER_MIDDLEWARES, EXTENSIONS, ITEM_PIPELINES, SPIDER_MIDDLEWARES
 
     def disabled(components: dict) -> dict:
         return {component: None for component in components}
 
-    proxy = "crawler.crawl.middlewares.FixedProxy"
+    kept = {name: DOWNLOADER_MIDDLEWARES[name] for name in STATELESS_DOWNLOADER_MIDDLEWARES}
     return {
         "REDIS_URL": redis_url, "DISTRIBUTED_WORKER_NAME": name, "DISTRIBUTED_IDLE_EXIT": idle_exit,
         "DISTRIBUTED_KNOWN_DB": known_db,
@@ -95,9 +126,10 @@ def worker_settings(redis_url: str, name: str, idle_exit: float, known_db: str |
         "SCHEDULER_QUEUE_KEY": FRONTIER_KEY, "SCHEDULER_DUPEFILTER_KEY": SEEN_KEY,
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SPIDER_MIDDLEWARES": {**disabled(SPIDER_MIDDLEWARES), "crawler.distributed.cluster.PublishRecords": 10},
-        "DOWNLOADER_MIDDLEWARES": {**disabled(DOWNLOADER_MIDDLEWARES), proxy: DOWNLOADER_MIDDLEWARES[proxy],
-                                   "crawler.distributed.cluster.RetireFailed": 10},
-        "ITEM_PIPELINES": disabled(ITEM_PIPELINES), "EXTENSIONS": disabled(EXTENSIONS),
+        "DOWNLOADER_MIDDLEWARES": {**disabled(DOWNLOADER_MIDDLEWARES), **kept,
+                                   "crawler.distributed.cluster.RetireFailed": 10, "crawler.distributed.politeness.SharedPoliteness": 990},
+        "ITEM_PIPELINES": disabled(ITEM_PIPELINES),
+        "EXTENSIONS": disabled(EXTENSIONS),
     }
 
 
@@ -172,8 +204,14 @@ class FrontierQueue(RedisQueue):
             return claimed[0]
         return None
 
+    def join_round(self) -> str:
+        key = ROUND_KEY % {"spider": self.spider.name}
+        round_id = self.server.eval(_JOIN_ROUND, 1, key, uuid.uuid4().hex)
+        return round_id.decode() if isinstance(round_id, bytes) else round_id
+
     def end_round(self) -> bool:
-        return bool(self.server.eval(_END_ROUND, 2, self.seen_key, self.key))
+        """End the round if the frontier is empty; True for the worker that ended it."""
+        return bool(self.server.eval(_END_ROUND, 3, self.seen_key, self.key, ROUND_KEY % {"spider": self.spider.name}))
 
     def leave(self) -> None:
         """Drop this consumer from the group if it holds nothing (names are per process by default)."""
@@ -200,6 +238,7 @@ class FrontierScheduler(RedisScheduler):
         self.spider = spider
         self.df = load_object(self.dupefilter_cls).from_spider(spider)
         self.queue = FrontierQueue(self.server, spider, self.queue_key, self.serializer, seen_key=self.df.key)
+        self.stats.set_value(ROUND_STAT, self.queue.join_round())
         # Scrapy polls a scheduler that says it has work but returns none every 5 s; other
         # workers add work at any time, so look more often.
         self.crawler.engine._SLOT_HEARTBEAT_INTERVAL = 0.2
@@ -232,6 +271,7 @@ class FrontierScheduler(RedisScheduler):
 
     def close(self, reason):
         if self.queue.end_round():
+            self.stats.set_value(ROUND_OVER_STAT, True)
             log.info("%s: frontier empty, round over", self.spider.name)
         self.queue.leave()
 
@@ -245,14 +285,38 @@ def retire(target, spider_name: str, entry_id: str) -> None:
     target.xdel(key, entry_id)
 
 
-def record_message(record: dict, page: bytes, content_type: str | None) -> dict:
+def record_message(record: dict, page: bytes, content_type: str | None, round_id: str = "",
+                   site_module: bool = True) -> dict:
+    """A record for the writer; `round_id` names the crawl_runs row it counts in (none: no row)."""
     return {"record": json.dumps(record, ensure_ascii=False), "page": zlib.compress(page, 6),
-            "content_type": content_type or ""}
+            "content_type": content_type or "", "round": round_id, "site_module": "1" if site_module else ""}
 
 
 def read_message(fields: dict) -> tuple[dict, bytes, str | None]:
     record = json.loads(fields[b"record"])
     return record, zlib.decompress(fields[b"page"]), fields[b"content_type"].decode() or None
+
+
+class RoundCounts:
+    """A worker's part of its site's round counts: the crawl stats that crawl_runs columns are
+    made of, sent to the writer as they grow (what changed since the last message), in the
+    MULTI that publishes a page's records and retires its frontier entry."""
+
+    def __init__(self, stats, site: str):
+        self.stats, self.site = stats, site
+        self.sent: dict[str, int] = {}
+
+    def message(self, over: str = "") -> dict | None:
+        """The counts message, or None if nothing changed; `over`: the finish reason of the
+        worker that ended the round."""
+        now = self.stats.get_stats()
+        grown = {key: value - self.sent.get(key, 0) for key, value in now.items()
+                 if is_run_stat(key) and value != self.sent.get(key, 0)}
+        if not grown and not over:
+            return None
+        self.sent.update({key: now.get(key, 0) for key in grown})
+        return {"counts": json.dumps({"site": self.site, "round": self.stats.get_value(ROUND_STAT),
+                                      "stats": grown, "over": over})}
 
 
 class PublishRecords:
@@ -267,10 +331,20 @@ class PublishRecords:
         self.server = get_redis_from_settings(crawler.settings)
         known_db = crawler.settings.get("DISTRIBUTED_KNOWN_DB")
         self.store = shared_store(known_db) if known_db else None
+        self.counts = RoundCounts(crawler.stats, crawler.spidercls.name)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
+
+    async def process_start(self, start):
+        """A start request that fails is counted by the spider's errback, as in a local crawl."""
+        errback = getattr(self.crawler.spider, "on_error", None)
+        async for entry in start:
+            if isinstance(entry, Request) and entry.errback is None and errback is not None:
+                entry = entry.replace(errback=errback)
+            yield entry
 
     def process_spider_output(self, response, result):
         outputs = []
@@ -296,8 +370,12 @@ class PublishRecords:
         self._finish(response, [])
 
     def _finish(self, response, outputs: list) -> list:
-        """Queue requests, publish records, retire the entry; return the outputs left for Scrapy."""
+        """Queue requests, publish records and counts, retire the entry; return the outputs left for Scrapy."""
         others, messages = [], []
+        if not response.meta.get("article"):  # counted as a local crawl counts its list pages
+            self.stats.inc_value("list_pages/parsed")
+            self.stats.inc_value("list_pages/article_links",
+                                 sum(1 for o in outputs if isinstance(o, Request) and o.meta.get("article")))
         for output in outputs:
             if isinstance(output, Request):
                 if self._known(output):
@@ -309,14 +387,21 @@ class PublishRecords:
             else:
                 others.append(output)
         entry = response.meta.pop(ENTRY, None)
+        self.stats.inc_value("records/published", len(messages))
+        counts = self.counts.message()
         pipe = self.server.pipeline(transaction=True)
-        for message in messages:
+        for message in messages + ([counts] if counts else []):
             pipe.xadd(RECORDS_KEY, message)
         if entry is not None:
             retire(pipe, self.crawler.spider.name, entry)
         pipe.execute()
-        self.stats.inc_value("records/published", len(messages))
         return others
+
+    def spider_closed(self, spider, reason):
+        """The last counts; the worker that ended the round says so, and how it finished."""
+        counts = self.counts.message(over=reason if self.stats.get_value(ROUND_OVER_STAT) else "")
+        if counts:
+            self.server.xadd(RECORDS_KEY, counts)
 
     def _known(self, request: Request) -> bool:
         """An article already stored (or recorded as a duplicate) in the store the worker reads."""
@@ -330,7 +415,8 @@ class PublishRecords:
             self.stats.inc_value("errors/extract")
             log.error("extraction failed for %s: %s: %s", page.url, type(exc).__name__, exc)
             return []
-        return [record_message(record, page.body, page.content_type)]
+        return [record_message(record, page.body, page.content_type, self.stats.get_value(ROUND_STAT) or "",
+                               isinstance(spider, SiteSpider))]
 
 
 class RetireFailed:
@@ -362,6 +448,7 @@ def run_workers(spiders: list[type], settings_overrides: dict) -> list[dict]:
     process = CrawlerProcess(settings)
     crawlers = [process.create_crawler(spider) for spider in spiders]
     for crawler in crawlers:
+        share_politeness(crawler.settings)  # the site module's own settings are in by now
         process.crawl(crawler)
     process.start()
     return [{
@@ -375,15 +462,61 @@ def run_workers(spiders: list[type], settings_overrides: dict) -> list[dict]:
 
 
 # --- writer side: records stream -> admit() -> SQLite ---------------------------------------------
+def _entry_order(entry_id) -> tuple[int, int]:
+    stamp, _, sequence = (entry_id.decode() if isinstance(entry_id, bytes) else entry_id).partition("-")
+    return int(stamp), int(sequence or 0)
+
+
+class RoundRuns:
+    """The writer's side of the crawl_runs rows of distributed rounds: one row per site per
+    round (invocation: the round's id), counted as a local run is counted, from the stats the
+    workers send and the outcomes of their records here; finished when a worker ends the round."""
+
+    def __init__(self, store):
+        self.store = store
+        self.ids: dict[tuple[str, str], int] = {}
+        self.grown: dict[int, Counter] = defaultdict(Counter)
+        self.over: dict[int, str] = {}
+
+    def run_id(self, site: str, round_id: str) -> int:
+        if (site, round_id) not in self.ids:
+            run = self.store.run_of(site, round_id)
+            self.ids[site, round_id] = run["id"] if run else self.store.start_run(site, round_id)
+        return self.ids[site, round_id]
+
+    def add(self, run_id: int, stats: dict) -> None:
+        self.grown[run_id].update(stats)
+
+    def end(self, run_id: int, reason: str) -> None:
+        self.over[run_id] = reason
+
+    def save(self) -> None:
+        """Into the writer's open transaction: the counts added since the last save, and the
+        status of the rounds that ended."""
+        for run_id, stats in self.grown.items():
+            self.store.add_to_run_counts(run_id, {**run_counts(stats), **fault_counts(stats)})
+        for run_id, reason in self.over.items():
+            run = self.store.db["crawl_runs"].get(run_id)
+            started = datetime.fromisoformat(run["started_at"])
+            self.store.finish_run(run_id, run_status(reason, run), reason,
+                                  (datetime.now(timezone.utc) - started).total_seconds(), run)
+        self.grown.clear()
+        self.over.clear()
+
+
 class Writer:
     """Drains the records stream into the store. Records are acknowledged (and deleted) only
     after `admit` has committed them; entries a killed writer had taken are claimed back with
-    XAUTOCLAIM when it starts again, and `admit` finds them `known` if they were committed."""
+    XAUTOCLAIM when it starts again, and `admit` finds them `known` if they were committed.
+    Counts messages are added to their round's crawl_runs row in the same commit, which also
+    records the last entry added (COUNTS_THROUGH), so counts delivered again are not added twice."""
 
     def __init__(self, store, server: redis.Redis, name: str = "writer", batch: int = 100):
         self.store, self.server, self.name, self.batch = store, server, name, batch
         self.counts = {"new": 0, "duplicate": 0, "known": 0, "empty": 0}
         self.stopping = False
+        self.runs = RoundRuns(store)
+        self.counted_through = _entry_order(store.meta_value(COUNTS_THROUGH) or "0-0")
         try:
             server.xgroup_create(RECORDS_KEY, WRITER_GROUP, id="0", mkstream=True)
         except redis.ResponseError as exc:
@@ -421,14 +554,43 @@ class Writer:
 
     def write(self, entries: list) -> None:
         """Store a batch in one commit (a commit costs a disk sync), then acknowledge it."""
-        if not entries:
-            return
+        if entries:
+            self.commit(entries)
+            self.acknowledge([entry_id for entry_id, _fields in entries])
+
+    def commit(self, entries: list) -> None:
+        """Admit the records, add the counts, in one transaction (`write` without the acknowledgement)."""
         with self.store.transaction():
-            for _entry_id, fields in entries:
-                record, page, content_type = read_message(fields)
-                self.counts[admit(self.store, record, page, content_type).kind] += 1
-        ids = [entry_id for entry_id, _fields in entries]
+            arrivals = [(fields, self._arrival(fields)) for _entry_id, fields in entries if b"record" in fields]
+            outcomes = admit_many(self.store, [arrival for _fields, arrival in arrivals])
+            for (fields, arrival), outcome in zip(arrivals, outcomes):
+                self.counts[outcome.kind] += 1
+                if arrival.run_id is not None:
+                    self.runs.add(arrival.run_id, Counter(outcome_stats(outcome, bool(fields.get(b"site_module")))))
+            for entry_id, fields in entries:
+                if b"record" not in fields and _entry_order(entry_id) > self.counted_through:
+                    self._count(json.loads(fields[b"counts"]))
+            self.runs.save()
+            last = max((entry_id for entry_id, _fields in entries), key=_entry_order)
+            if _entry_order(last) > self.counted_through:
+                self.counted_through = _entry_order(last)
+                self.store.set_meta_value(COUNTS_THROUGH, "-".join(map(str, self.counted_through)))
+
+    def acknowledge(self, ids: list) -> None:
         self.server.pipeline(transaction=True).xack(RECORDS_KEY, WRITER_GROUP, *ids).xdel(RECORDS_KEY, *ids).execute()
+
+    def _arrival(self, fields: dict) -> Arrival:
+        """A record message as the store admits it, with the crawl_runs row of its round."""
+        record, page, content_type = read_message(fields)
+        round_id = fields.get(b"round", b"").decode()
+        return Arrival(record, page, content_type,
+                       run_id=self.runs.run_id(record["site"], round_id) if round_id else None)
+
+    def _count(self, counts: dict) -> None:
+        run_id = self.runs.run_id(counts["site"], counts["round"])
+        self.runs.add(run_id, counts["stats"])
+        if counts["over"]:
+            self.runs.end(run_id, counts["over"])
 
 
 def connect(url: str) -> redis.Redis:

@@ -85,6 +85,10 @@ def health_flags(history: list[dict]) -> list[dict]:
         jump = _rate_jump(latest, before, column, among)
         if jump:
             flags.append(_flag(name, f"{what}: {jump[0]:.0%} in the last run, {jump[1]:.0%} before"))
+    for field, (rate, base) in _selector_jumps(latest, before):
+        flags.append(_flag("selector_misses", f"the site's selector for {field} stopped matching: on {rate:.0%} of "
+                                              f"its pages in the last run, {base:.0%} before (the generic chain "
+                                              f"filled it in)"))
     recent = finished[-HTTP_ERROR_RUNS:]
     if len(recent) == HTTP_ERROR_RUNS and all(_mostly_http_errors(run) for run in recent):
         flags.append(_flag("http_errors", f"most fetches failed in each of the last {HTTP_ERROR_RUNS} runs "
@@ -105,6 +109,22 @@ def _rate_jump(latest: dict, before: list[dict], column: str, among: tuple) -> t
         return None
     rate, base = latest[column] / total, sum(run[column] or 0 for run in before) / base_total
     return (rate, base) if rate - base >= JUMP else None
+
+
+def _selector_jumps(latest: dict, before: list[dict]):
+    """(field, (latest rate, earlier rate)) for each site selector whose miss rate jumped."""
+    seen = ("articles_new", "duplicates", "empty_bodies")
+    for field in sorted(_misses(latest)):
+        as_column = [{**run, "missed": _misses(run).get(field, 0)} for run in (latest, *before)]
+        jump = _rate_jump(as_column[0], as_column[1:], "missed", seen)
+        if jump:
+            yield field, jump
+
+
+def _misses(run: dict) -> dict:
+    """A run's selector misses by field (a JSON object in crawl_runs; absent before schema 12)."""
+    value = run.get("selector_misses")
+    return json.loads(value) if isinstance(value, str) and value else value or {}
 
 
 def _unreachable(run: dict) -> bool:
@@ -167,7 +187,8 @@ WHERE status != 'running'
 
 _RUN_FIELDS = ("id", "started_at", "status", "finish_reason", "pages_fetched", "articles_new", "duplicates",
                "skipped_known", "http_errors", "empty_bodies", "missing_dates", "fallbacks", "article_links",
-               "list_pages_not_modified", "list_pages", "unreachable", "timeouts", "needs_browser")
+               "list_pages_not_modified", "list_pages", "unreachable", "timeouts", "selector_misses",
+               "needs_browser")
 
 BROKEN_SITES_SQL = f"""
 SELECT site, last_run, reasons FROM (

@@ -6,8 +6,9 @@ Two kinds of page are empty to plain HTTP and full in a browser:
   (often 412, 202 or 521) whose script computes a cookie and reloads; no text, no links;
 - a list drawn by script: the HTML has an empty list container (`<ul id="newsList"></ul>`)
   and a script that fetches the entries (XMLHttpRequest, fetch, jQuery's ajax), or a
-  template that a framework fills in (`{{ item.title }}`, `v-for`), or entries held in a
-  script block (Hanweb's `<script type="text/xml"><datastore>`).
+  template that a framework fills in (`{{ item.title }}`, `v-for`). Entries held in a script
+  block (Hanweb's `<script type="text/xml"><datastore>`) are no sign: the list pages read them
+  without a browser (crawler.sites.jpage).
 
 `browser_signs` names what it sees, or returns None; the crawl counts such pages and `crawler
 report` tells the operator to set `render` for the site.
@@ -24,7 +25,7 @@ MAX_CHALLENGE_TEXT = 50  # characters of visible text a challenge page has at mo
 _COOKIE_SCRIPT = re.compile(r"document\.cookie\s*=|\$_ts\s*=|location\.(?:reload|replace)\s*\(|location\.href\s*=")
 _LOADS_DATA = re.compile(
     r"XMLHttpRequest|\bfetch\s*\(|(?:\$|jQuery)\.(?:ajax|get|post|getJSON)\s*\(|\baxios\b", re.IGNORECASE)
-_TEMPLATE = re.compile(r"\{\{[^}]+\}\}|\bv-for=|\bng-repeat=|<datastore>|<recordset>", re.IGNORECASE)
+_TEMPLATE = re.compile(r"\{\{[^}]+\}\}|\bv-for=|\bng-repeat=", re.IGNORECASE)
 # Where lists go: any named ul/ol/tbody; a div or section only if its name says so (empty
 # layout divs such as `<div class="clear">` are on every page).
 _CONTAINERS = ("//ul | //ol | //tbody | //*[self::div or self::section][re:test(concat(@id, ' ', @class), "

@@ -1,4 +1,4 @@
-"""What a failed request means for the run's counts.
+"""What a failed request means for the run's counts, and how long the site asked us to wait.
 
 A request that failed for good reaches the spider's errback. Most failures are errors of the
 site (HTTP status after retries, timeout, reset, truncated body, page too large, redirect
@@ -6,6 +6,9 @@ loop); some are the crawler's own choices and no error at all (robots.txt forbid
 a redirect leads off the site, the page turned out to be an attachment).
 """
 from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 from scrapy.exceptions import (
     CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError,
@@ -59,3 +62,20 @@ def count_failure(stats, exc: BaseException) -> str | None:
         if kind != "http":
             stats.inc_value(f"errors/{kind}")
     return kind
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """The wait a Retry-After header asks for: delta-seconds or an HTTP date; None if absent
+    or unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())

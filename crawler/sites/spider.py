@@ -1,6 +1,7 @@
 """The base of every site module in `spiders/`, and the registry that finds them.
 
-A site module declares how to crawl (start URLs, article links, next list page) and, where the
+A site module declares how to crawl (start URLs, article links, the pager of its list pages or a
+JSON list endpoint) and, where the
 generic extractor is not enough, how to extract (selectors per field, elements to drop). Any
 field it leaves out is filled by the generic chain of `crawler.article.extract`.
 """
@@ -17,16 +18,26 @@ from scrapy.http import TextResponse
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import get_project_settings
 
-from crawler.article.extract import select, whole_document
+from crawler.article.extract import select
 from crawler.sites.browser_signs import browser_signs
 from crawler.sites.failures import count_failure
+from crawler.sites.jsonlist import JsonList
+from crawler.sites.pagers import PAGER_STAT, ListDoc, check_next_page, declared_next, next_by_template
 from crawler.article.items import Page
 
 
+PAST_END = "may_be_past_end"  # request meta: a list page that may be the one after the last
+
+
 class SiteSpider(scrapy.Spider):
-    # --- crawling: CSS or XPath selectors of <a> elements (or of their href attributes)
-    article_links: str = ""
+    # --- crawling
+    article_links: str = ""  # CSS or XPath selector of the article <a> elements (or of their hrefs)
+    # The next list page, one of: a pager by name ("trs", "hanweb", "link", "select", "numbered",
+    # "form"; see crawler.sites.pagers), "auto" (whichever the page has, as `crawl --url` does),
+    # a URL template with {n} (page number, 2 for the second page) or {i} (zero-based index),
+    # or a CSS/XPath selector of the next link. None: the start pages only.
     next_page: str | None = None
+    list_json: JsonList | None = None  # a JSON list endpoint instead of HTML list pages
     # --- extraction: selectors by field name ("title", "published", "source", "author",
     # "summary", "body"); a text field may instead be a @staticmethod `extract_<field>(sel)`.
     fields: dict[str, str] = {}
@@ -34,33 +45,53 @@ class SiteSpider(scrapy.Spider):
     # --- pages a browser must draw: True (every page), "lists" (list pages only), False
     render: bool | str = False
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if cls.render not in RENDER_MODES:
-            raise ValueError(f"{cls.__name__}.render must be True, False or \"lists\", not {cls.render!r}")
-
     @classmethod
     def update_settings(cls, settings):
         super().update_settings(settings)
         if cls.render:
             use_browser(settings)
 
+    def __init_subclass__(cls, **kwargs):
+        """A site module's pager and render mode are checked when it is loaded; a JSON list starts
+        at its page 1."""
+        super().__init_subclass__(**kwargs)
+        if cls.render not in RENDER_MODES:
+            raise ValueError(f"{cls.__name__}.render must be True, False or \"lists\", not {cls.render!r}")
+        check_next_page(cls.next_page)
+        if cls.list_json is not None and not cls.__dict__.get("start_urls"):
+            cls.start_urls = [cls.list_json.first_url]
+
     def parse(self, response):
-        """A list page: follow article links and the next list page."""
-        if response.status == 304:  # unchanged since it was last followed (crawler.incremental)
+        """A list page: follow its article links and its next list page."""
+        # 304: unchanged since it was last followed (crawler.crawl.incremental); 404: the page after
+        # the last, which a URL template or a JSON list asks for
+        if response.status in (304, 404):
             return
-        limit = self.settings.getint("CRAWLER_MAX_LINKS_PER_PAGE")
-        selector, left_out = link_selector(response, limit)
-        articles = first_links(self, response, _hrefs(selector, self.article_links), left_out)
-        if not articles:  # the site changed its layout, or this is a trap page: flag it, go on
+        past_end = response.meta.get(PAST_END)
+        listed = {}  # article URL -> what the list says of it
+        if self.list_json is not None:
+            listed = {item.pop("url"): {k: v for k, v in item.items() if v} for item in self.list_json.items(
+                response.text, response.url)}
+            articles = first_links(self, response, list(listed))
+            next_url, pager = (next_by_template(self.list_json.url, response.url), "json") if articles else (None, None)
+        else:
+            doc, left_out = list_doc(response, self.settings.getint("CRAWLER_MAX_LINKS_PER_PAGE"))
+            articles = first_links(self, response, _hrefs(doc, self.article_links), left_out)
+            next_url, pager = declared_next(doc, self.next_page)
+            if pager == "template" and not articles:  # a template pages on forever: stop at an empty page
+                next_url = None
+        if not articles and not past_end:  # the site changed its layout, or this is a trap page: flag it, go on
             self.crawler.stats.inc_value("lists/no_article_links")
             self.logger.warning("no article links on list page %s (selector %r)", response.url, self.article_links)
             note_browser_signs(self, response)
-        for href in articles:
-            yield response.follow(href, self.parse_article, meta={"article": True}, errback=self.on_error)
-        if self.next_page:
-            for href in _hrefs(response.selector, self.next_page)[:1]:
-                yield response.follow(href, self.parse, errback=self.on_error)
+        for url in articles:
+            yield scrapy.Request(url, self.parse_article, meta={"article": True, "listed": listed.get(url, {})},
+                                 errback=self.on_error)
+        if next_url:
+            self.crawler.stats.inc_value(PAGER_STAT + pager)
+            # A template knows no last page: a 404 or an empty list after it ends the list, no failure.
+            meta = {PAST_END: True, "handle_httpstatus_list": [404]} if pager in ("template", "json") else {}
+            yield scrapy.Request(next_url, self.parse, errback=self.on_error, meta=meta)
 
     def parse_article(self, response):
         yield Page.from_response(response, site=self.name)
@@ -146,12 +177,18 @@ def first_links(spider, response, links: list[str], left_out: int = 0) -> list[s
     return links[:limit]
 
 
-def _hrefs(selector, query: str) -> list[str]:
+def list_doc(response, limit: int = 0) -> tuple[ListDoc, int]:
+    """A list page response as the pagers read it (its parsed tree reused), and how many links
+    it leaves out (a link farm's end, see `link_selector`)."""
+    selector, left_out = link_selector(response, limit)
+    return ListDoc(response.text, response.url, selector), left_out
+
+
+def _hrefs(doc: ListDoc, query: str) -> list[str]:
     if not query:  # a freshly scaffolded site module has no selectors yet
         return []
-    whole_document(selector.root)  # a list after a stray </html> is still the page's
-    hrefs = (n.root if isinstance(n.root, str) else n.attrib.get("href", "") for n in select(selector, query))
-    return [href.strip() for href in hrefs if href.strip() and not href.startswith(("javascript:", "#"))]
+    hrefs = (n.root if isinstance(n.root, str) else n.attrib.get("href", "") for n in select(doc.selector, query))
+    return list(dict.fromkeys(url for url in map(doc.absolute, hrefs) if url))
 
 
 def site_classes() -> dict[str, type[SiteSpider]]:

@@ -6,13 +6,15 @@ docs/analysts.md. Every write goes through parameters bound by sqlite-utils / sq
 """
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
 import time
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
@@ -27,6 +29,18 @@ RUN_COUNTERS = (
     "empty_bodies", "missing_dates", "fallbacks", "errors",
 )
 LIST_PAGE_COUNTERS = ("list_pages", "list_pages_not_modified", "article_links")  # schema 2
+RUN_TALLIES = ("pagers", "selector_misses")  # JSON objects {name: count}, schema 12
+
+
+def _run_counts(counts: dict) -> dict:
+    """A run's crawl_runs columns from its counts (crawler.storage.runcounts.run_counts, or a
+    crawl_runs row, whose tallies are JSON already)."""
+    return {**{name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
+            **{name: _tally_json(counts.get(name)) for name in RUN_TALLIES}}
+
+
+def _tally_json(tally: dict | str | None) -> str:
+    return tally if isinstance(tally, str) else json.dumps(tally or {}, sort_keys=True)
 
 
 class StoreError(Exception):
@@ -242,11 +256,17 @@ def _marks(values) -> str:
     return ", ".join("?" for _ in values)
 
 
+def _chunks(values: list, size: int = 5000):
+    """`values` in slices small enough to bind in one statement (SQLite allows 32,766)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
 def band_members(db: sqlite_utils.Database, keys: list[int]) -> dict[int, list[int]]:
     """The articles indexed under each of these LSH band keys (at most MAX_BUCKET each)."""
     members = defaultdict(list)
-    if keys:
-        for key, article_id in db.execute(f"SELECT key, article_id FROM lsh_bands WHERE key IN ({_marks(keys)})", keys):
+    for chunk in _chunks(keys):
+        for key, article_id in db.execute(f"SELECT key, article_id FROM lsh_bands WHERE key IN ({_marks(chunk)})", chunk):
             members[key].append(article_id)
     return members
 
@@ -261,6 +281,20 @@ def _search_index_merges(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 8)")
 
 
+
+def _copies_view(db: sqlite_utils.Database) -> None:
+    """Each copy's own publication date in `duplicates` (an older copy found later takes the
+    article's place; the one it displaces keeps its date here), and `copies`: one row per copy,
+    the article itself first, with its text through the article (see docs/analysts.md).
+    Duplicates recorded before this migration have no date."""
+    db.execute("ALTER TABLE duplicates ADD COLUMN published TEXT")
+    db.execute("CREATE VIEW copies AS "
+               "SELECT a.id AS article_id, a.url, a.site, a.published, 'original' AS kind, 1.0 AS similarity, "
+               "a.fetched_at, a.title, a.source, a.body FROM articles a "
+               "UNION ALL "
+               "SELECT d.duplicate_of, d.url, d.site, d.published, d.kind, d.similarity, d.fetched_at, "
+               "a.title, a.source, a.body FROM duplicates d JOIN articles a ON a.id = d.duplicate_of")
+
 # Whether a canonical URL is stored, as an article or a duplicate (parameters: the URL twice).
 KNOWN_URL = ("SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
              "SELECT 1 FROM duplicates WHERE canonical_url = ? LIMIT 1")
@@ -268,7 +302,8 @@ KNOWN_URL = ("SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
 # Adds to the search index the articles from a given id on (see `_search_index_at_commit`).
 INDEX_ARTICLES_FROM = "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body FROM articles WHERE id >= ?"
 
-# Per-run fault counts added after schema 5, each by a migration of its own; written with FAULT_COUNTERS.
+# Per-run fault counts added after schema 5, each by a migration of its own (unreachable: schema 10;
+# needs_browser, rendered: schema 13); written with FAULT_COUNTERS.
 LATER_FAULT_COUNTERS = ("unreachable", "needs_browser", "rendered")
 
 
@@ -276,6 +311,14 @@ def _unreachable_count(db: sqlite_utils.Database) -> None:
     """crawl_runs.unreachable: requests that found no server (DNS lookup failed, connection
     refused), so that a site that is down is told apart from one whose layout changed."""
     db.execute("ALTER TABLE crawl_runs ADD COLUMN [unreachable] INTEGER NOT NULL DEFAULT 0")
+
+
+def _pagers_and_selector_misses(db: sqlite_utils.Database) -> None:
+    """Per run, as JSON objects: the pagers that found its next list pages ({"trs": 2}), and how
+    many pages each site selector matched nothing on ({"published": 5}; the generic chain filled
+    the field instead), so that `crawler report` flags a selector that stopped matching."""
+    for name in RUN_TALLIES:
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{name}] TEXT NOT NULL DEFAULT '{{}}'")
 
 
 def _rendering_counts(db: sqlite_utils.Database) -> None:
@@ -289,8 +332,27 @@ def _rendering_counts(db: sqlite_utils.Database) -> None:
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
 MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts,
               _near_duplicate_index, _search_index_at_commit, _minhash_signatures, _search_index_merges,
-              _unreachable_count, _rendering_counts]
+              _unreachable_count, _copies_view, _pagers_and_selector_misses, _rendering_counts]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# What a copy is judged against: the text, and what decides which copy is the original.
+ORIGINAL_COLUMNS = ("body", "published", "fetched_at", "canonical_url")
+# The columns of a `duplicates` row that admitting a record writes.
+DUPLICATE_COLUMNS = ("url", "canonical_url", "duplicate_of", "kind", "similarity", "site", "published", "fetched_at",
+                     "run_id")
+
+
+@dataclass
+class ArticleWrite:
+    """An article as `Store.write_admitted` writes it: its row, raw page bytes (none for an
+    ingested record), fingerprint, and the band keys it is indexed under."""
+    article_id: int
+    row: dict
+    raw_html: bytes
+    content_type: str | None
+    found: Fingerprint | None
+    keys: list[int]
 
 
 class SharedConnection(sqlite3.Connection):
@@ -385,8 +447,9 @@ class Store:
                 self.commit()
 
     @contextmanager
-    def transaction(self):
+    def transaction(self, writes: int = 1):
         """All or nothing: a crash between two statements never leaves half an article.
+        `writes`: how many pages it stores, as counted towards a batch's `max_writes`.
         (sqlite-utils' own write helpers commit on their own, so writes here use plain SQL.)
         Inside another transaction it is a savepoint, so a batch of pages can share one commit.
         A full disk or a damaged file is a StoreError, kept in `failure` so the command can
@@ -419,7 +482,7 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 self._stop_if_fatal(exc)
                 raise
-            self._batch_writes += 1
+            self._batch_writes += writes
             if self.batch_max_writes and self._batch_writes >= self.batch_max_writes:
                 self.commit()
 
@@ -493,11 +556,53 @@ class Store:
     def band_members(self, keys: list[int]) -> dict[int, list[int]]:
         return band_members(self.db, keys)
 
+    def known_urls(self, canonical_urls: list[str]) -> set[str]:
+        """Those of these canonical URLs stored as an article or a duplicate (`is_known` for many)."""
+        known = set()
+        for chunk in _chunks(canonical_urls):
+            marks = _marks(chunk)
+            known.update(url for (url,) in self.db.execute(
+                f"SELECT canonical_url FROM articles WHERE canonical_url IN ({marks}) UNION ALL "
+                f"SELECT canonical_url FROM duplicates WHERE canonical_url IN ({marks})", [*chunk, *chunk]))
+        return known
+
+    def articles_with_hashes(self, hashes: list[str]) -> dict[str, list[int]]:
+        """The articles (ids, lowest first) of each of these content hashes that has any."""
+        found = defaultdict(list)
+        for chunk in _chunks(hashes):
+            for content_hash, article_id in self.db.execute(
+                    f"SELECT content_hash, id FROM articles WHERE content_hash IN ({_marks(chunk)}) ORDER BY id", chunk):
+                found[content_hash].append(article_id)
+        return found
+
+    def originals(self, article_ids: list[int]) -> dict[int, dict]:
+        """The columns of these articles that a copy is judged against (ORIGINAL_COLUMNS)."""
+        rows = {}
+        for chunk in _chunks(article_ids):
+            cursor = self.db.execute(f"SELECT id, {', '.join(ORIGINAL_COLUMNS)} FROM articles "
+                                     f"WHERE id IN ({_marks(chunk)})", chunk)
+            for article_id, *values in cursor:
+                rows[article_id] = dict(zip(ORIGINAL_COLUMNS, values))
+        return rows
+
+    def article(self, article_id: int) -> dict:
+        """An article row (its stored columns)."""
+        cursor = self.db.execute("SELECT * FROM articles WHERE id = ?", [article_id])
+        names = [column[0] for column in cursor.description]
+        return {name: value for name, value in zip(names, cursor.fetchone()) if name in self._article_columns}
+
+    def next_article_id(self) -> int:
+        """The id SQLite would give the next article (the write lock is held: nobody else adds one)."""
+        return (self.db.execute("SELECT MAX(id) FROM articles").fetchone()[0] or 0) + 1
+
     def signatures(self, article_ids: list[int]) -> dict[int, tuple[int, np.ndarray]]:
         """Shingle count and MinHash signature of each of these articles that has one."""
-        rows = self.db.execute("SELECT article_id, size, signature FROM minhashes "
-                               f"WHERE article_id IN ({_marks(article_ids)})", article_ids).fetchall()
-        return {article_id: (size, np.frombuffer(signature, dtype=np.uint32)) for article_id, size, signature in rows}
+        found = {}
+        for chunk in _chunks(article_ids):
+            for article_id, size, signature in self.db.execute(
+                    f"SELECT article_id, size, signature FROM minhashes WHERE article_id IN ({_marks(chunk)})", chunk):
+                found[article_id] = (size, np.frombuffer(signature, dtype=np.uint32))
+        return found
 
     def bodies(self, article_ids: list[int]) -> dict[int, str]:
         return dict(self.db.execute(f"SELECT id, body FROM articles WHERE id IN ({_marks(article_ids)})",
@@ -555,13 +660,45 @@ class Store:
             _index_near_duplicates(self.db, article_id, found, members)
         return article_id
 
-    def add_duplicate(self, record: dict, duplicate_of: int, kind: str, similarity: float) -> None:
-        with self.transaction():
-            self._insert("duplicates", {
-                "url": record["url"], "canonical_url": record["canonical_url"],
-                "duplicate_of": duplicate_of, "kind": kind, "similarity": similarity,
-                "site": record["site"], "fetched_at": record["fetched_at"], "run_id": record.get("run_id"),
-            })
+    def write_admitted(self, new: list[ArticleWrite], replaced: list[ArticleWrite], duplicates: list[dict]) -> None:
+        """Write what one batch of admitted records decided, in one transaction: `new` articles
+        (ids given), `replaced` articles (an older copy takes a stored article's place: the row,
+        its raw page, signature and band keys become the copy's; the search index follows by
+        its update trigger) and `duplicates` rows."""
+        with self.transaction(writes=len(new) + len(replaced) + len(duplicates)):
+            if replaced:
+                self._index_new_articles()  # the update trigger takes the old text out of the index
+                ids = [write.article_id for write in replaced]
+                self.db.conn.executemany("DELETE FROM lsh_bands WHERE key = ? AND article_id = ?", [
+                    (key, article_id) for article_id, (_size, signature) in self.signatures(ids).items()
+                    for key in band_keys(signature)])
+                for table, column in (("minhashes", "article_id"), ("raw_pages", "article_id")):
+                    self.db.conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in ids])
+                columns = sorted(self._article_columns)
+                self.db.conn.executemany(
+                    f"UPDATE articles SET {', '.join(f'[{name}] = ?' for name in columns)} WHERE id = ?",
+                    [[write.row.get(name) for name in columns] + [write.article_id] for write in replaced])
+            by_columns = defaultdict(list)
+            for write in new:
+                names = tuple(name for name in write.row if name in self._article_columns)
+                by_columns[names].append([write.article_id, *(write.row[name] for name in names)])
+            for names, rows in by_columns.items():
+                self.db.conn.executemany(f"INSERT INTO articles (id, {', '.join(f'[{name}]' for name in names)}) "
+                                         f"VALUES (?, {_marks(names)})", rows)
+            if new and self._first_unindexed is None:
+                self._first_unindexed = min(write.article_id for write in new)
+            written = new + replaced
+            self.db.conn.executemany(
+                "INSERT INTO raw_pages (article_id, url, content_type, html_zlib, fetched_at) VALUES (?, ?, ?, ?, ?)",
+                [(w.article_id, w.row["url"], w.content_type, zlib.compress(w.raw_html, 6), w.row["fetched_at"])
+                 for w in written if w.raw_html])
+            self.db.conn.executemany("INSERT INTO minhashes (article_id, size, signature) VALUES (?, ?, ?)",
+                                     [(w.article_id, w.found.size, w.found.signature.tobytes()) for w in written if w.found])
+            self.db.conn.executemany("INSERT OR IGNORE INTO lsh_bands (key, article_id) VALUES (?, ?)",
+                                     [(key, w.article_id) for w in written for key in w.keys])
+            self.db.conn.executemany(f"INSERT INTO duplicates ({', '.join(DUPLICATE_COLUMNS)}) "
+                                     f"VALUES ({_marks(DUPLICATE_COLUMNS)})",
+                                     [[row.get(name) for name in DUPLICATE_COLUMNS] for row in duplicates])
 
     def start_run(self, site: str, invocation: str, log_file: str | None = None) -> int:
         with self.transaction():
@@ -575,7 +712,37 @@ class Store:
     def update_run_counts(self, run_id: int, counts: dict) -> None:
         """The counts so far of a running run (what a killed run had done stays visible)."""
         with self.transaction():
-            self._update("crawl_runs", run_id, {name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS})
+            self._update("crawl_runs", run_id, _run_counts(counts))
+
+    def add_to_run_counts(self, run_id: int, counts: dict) -> None:
+        """Add to a run's counts (crawl_runs columns: RUN_COUNTERS, LIST_PAGE_COUNTERS and the
+        fault counters): a distributed round's come in parts, from every worker and the writer."""
+        known = set(RUN_COUNTERS + LIST_PAGE_COUNTERS + FAULT_COUNTERS + LATER_FAULT_COUNTERS)
+        added = {name: int(value) for name, value in counts.items() if name in known and value}
+        tallies = {name: counts[name] for name in RUN_TALLIES if counts.get(name)}
+        if added or tallies:
+            with self.transaction():
+                if tallies:
+                    row = self.db.execute(f"SELECT {', '.join(tallies)} FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+                    for (name, more), stored in zip(tallies.items(), row):
+                        tallies[name] = _tally_json(dict(Counter(json.loads(stored or "{}")) + Counter(more)))
+                assignments = [*(f"[{name}] = [{name}] + ?" for name in added), *(f"[{name}] = ?" for name in tallies)]
+                self.db.execute(f"UPDATE crawl_runs SET {', '.join(assignments)} WHERE id = ?",
+                                [*added.values(), *tallies.values(), run_id])
+
+    def run_of(self, site: str, invocation: str) -> dict | None:
+        """The site's run of an invocation (a distributed round), if it has one."""
+        rows = list(self.db.query("SELECT * FROM crawl_runs WHERE site = ? AND invocation = ? ORDER BY id LIMIT 1",
+                                  [site, invocation]))
+        return rows[0] if rows else None
+
+    def meta_value(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta_value(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
 
     def mark_killed_runs(self) -> int:
         """Runs still `running` although no crawler holds the database: their process died."""
@@ -587,8 +754,7 @@ class Store:
         with self.transaction():
             self._update("crawl_runs", run_id, {
                 "finished_at": utc_now(), "status": status, "finish_reason": finish_reason,
-                "duration_s": round(duration_s, 3),
-                **{name: int(counts.get(name, 0)) for name in RUN_COUNTERS + LIST_PAGE_COUNTERS},
+                "duration_s": round(duration_s, 3), **_run_counts(counts),
             })
         self.commit()
 

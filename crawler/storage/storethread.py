@@ -27,6 +27,21 @@ from crawler.storage.store import KNOWN_URL, Store, StoreError, shared_store
 
 log = logging.getLogger(__name__)
 
+MAX_TOGETHER = 500  # items of one `submit_together` call: a batch's reads stay a few statements
+_STOP = None  # the job that ends the thread
+
+
+class _Together:
+    """A function that `submit_together` calls with a list of items; equal when the function is."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Together) and other.function == self.function
+
+    __hash__ = None
+
 
 class StoreThread:
     def __init__(self, store: Store, max_writes: int, max_seconds: float):
@@ -45,6 +60,15 @@ class StoreThread:
         """Run `function(*args, **kwargs)` on the writes thread, after what was submitted before."""
         future = Future()
         self._jobs.put((future, function, args, kwargs))
+        return future
+
+    def submit_together(self, function, item) -> Future:
+        """Run `function(items)` on the writes thread, after what was submitted before, with
+        `item` and the other items for `function` waiting right behind it (up to
+        MAX_TOGETHER): one call for all of them, whose results (a list, in order) go one to
+        each item's future. Used for `admit_many`: a batch of pages costs a few statements."""
+        future = Future()
+        self._jobs.put((future, _Together(function), (item,), {}))
         return future
 
     def post(self, function, *args, **kwargs) -> None:
@@ -72,33 +96,60 @@ class StoreThread:
         return self.submit(self.store.commit)
 
     def _run(self) -> None:
+        job = None
         while True:
-            try:
-                job = self._jobs.get(timeout=self.max_seconds / 2)
-            except queue.Empty:  # a slow crawl still commits every `max_seconds` or so
-                job = (None, self.store.commit_if_due, (), {})
             if job is None:
+                try:
+                    job = self._jobs.get(timeout=self.max_seconds / 2)
+                except queue.Empty:  # a slow crawl still commits every `max_seconds` or so
+                    job = (None, self.store.commit_if_due, (), {})
+            if job is _STOP:
                 return
             future, function, args, kwargs = job
+            job = None
+            if isinstance(function, _Together):
+                futures, items, job = self._together(future, function, args[0])
+                self._call(futures, function.function, (items,), {}, split=True)
+            else:
+                self._call([future], function, args, kwargs, split=False)
+
+    def _together(self, future: Future, together: _Together, item) -> tuple[list[Future], list, tuple | None]:
+        """This item and those for the same function queued right behind it; and the next job."""
+        futures, items = [future], [item]
+        while len(items) < MAX_TOGETHER:
             try:
-                result = function(*args, **kwargs)
-                self.store.commit_if_due()
-            except BaseException as exc:  # reported to whoever waits for it, as if run in-line
-                exc = self.store.fatal(exc) or exc  # a read that finds the file damaged stops the writes too
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return futures, items, None
+            if job is _STOP or job[1] != together:
+                return futures, items, job
+            futures.append(job[0])
+            items.append(job[2][0])
+        return futures, items, None
+
+    def _call(self, futures: list[Future | None], function, args, kwargs, split: bool) -> None:
+        """Run a job; its result (each of its results, if `split`) or its failure to its futures."""
+        try:
+            result = function(*args, **kwargs)
+            self.store.commit_if_due()
+        except BaseException as exc:  # reported to whoever waits for it, as if run in-line
+            exc = self.store.fatal(exc) or exc  # a read that finds the file damaged stops the writes too
+            if futures == [None] and not self.store.failure:  # a full disk or damaged file is reported
+                log.error("cannot write to %s: %s", self.store.path, exc)  # once, by the command
+            for future in futures:
                 if future is not None:
                     future.set_exception(exc)
-                elif not self.store.failure:  # a full disk or damaged file is reported once, by the command
-                    log.error("cannot write to %s: %s", self.store.path, exc)
-                continue
-            finally:
-                if not self.store.db.conn.in_transaction:  # committed (or rolled back): the database says
-                    self._stored.clear()
+            return
+        finally:
+            if not self.store.db.conn.in_transaction:  # committed (or rolled back): the database says
+                self._stored.clear()
+        for future, one in zip(futures, result if split else [result]):
             if future is not None:
-                future.set_result(result)
+                future.set_result(one)
 
     def stop(self) -> None:
         """Commit what is left and end the thread; writes are committed one by one again."""
-        self._jobs.put(None)
+        self._jobs.put(_STOP)
         self._thread.join()
         self.reader.close()
         try:
