@@ -108,3 +108,15 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.crawl.middlewares.MetaRefresh": 580,
 }
 EXTENSIONS = {**EXTENSIONS, "crawler.crawl.faults.FaultCounts": 510}
+
+# Sites that need a browser (`render` in a site module, `crawl --url ... --render`; see
+# crawler/crawl/rendering.py): their http(s) requests go through this handler, which renders
+# the pages the site asks for in Debian's Chromium and fetches everything else as plain HTTP.
+RENDER_DOWNLOAD_HANDLERS = {"http": "crawler.crawl.rendering.RenderingHandler",
+                            "https": "crawler.crawl.rendering.RenderingHandler"}
+RENDER_BROWSER = "/usr/bin/chromium"  # never a browser Playwright downloads
+RENDER_TIMEOUT = 30.0  # seconds before a page that hangs is closed and counted as a timeout
+RENDER_WAIT = 10.0  # seconds to wait for the list links / body to be drawn (else network idle)
+RENDER_MAX_PAGES = 4  # browser pages open at once per site
+RENDER_CONTEXT_PAGES = 100  # pages per browser context (cookies, cache) before a fresh one
+GENERIC_RENDER = None  # `crawl --url ... --render`: "all" or "lists"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SEED_EXPECTED = SHARED / "seeds" / "expected"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, from `make browser-deps` (the RENDER_BROWSER setting)
 
 
 def run_crawler(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -26,6 +28,16 @@ def connect(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     return conn
+
+
+@pytest.fixture(scope="session")  # session, like demo_db: checked before the demo crawl starts
+def chromium() -> Path:
+    """Debian's Chromium: a skip with the reason outside CI when it is missing, a failure in CI."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing in CI: `make browser-deps` must install it")
+        pytest.skip(f"{CHROMIUM} not installed (run `make browser-deps`)")
+    return CHROMIUM
 
 
 @pytest.fixture(scope="session")

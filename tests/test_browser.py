@@ -17,7 +17,6 @@ from crawler.serve.app import dashboard
 from datasette_server import serving
 from test_serve import seed_phrase
 
-CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 CHART_TIMEOUT_MS = 20_000
@@ -25,16 +24,6 @@ README_SCREENSHOTS = ("dashboard.png", "search.png", "article.png")
 INTERNAL_TABLES = {"meta", "raw_pages", "frontier", "list_validators", "lsh_bands", "minhashes"}
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="session")  # session, like demo_db: checked before the demo crawl starts
-def chromium() -> Path:
-    """Debian's Chromium: a skip with the reason outside CI when it is missing, a failure in CI."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing in CI: `make browser-deps` must install it")
-        pytest.skip(f"{CHROMIUM} not installed (run `make browser-deps`)")
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")

@@ -90,11 +90,13 @@ def finish(server, writer, workers) -> None:
 
 
 def stored(db) -> dict:
-    """Each stored article as {copies: content}, copies being the (site, url) of the article and
-    of its duplicates; content is the whole record for a lone article, the body for a cluster."""
+    """Each stored article of the demo sites the workers crawl (the demo crawl also stores the
+    scripted sites' where Chromium is installed) as {copies: content}, copies being the (site,
+    url) of the article and of its duplicates; content is the whole record for a lone article,
+    the body for a cluster."""
     with connect(db) as conn:
         result = {}
-        for row in conn.execute("SELECT * FROM articles"):
+        for row in conn.execute(f"SELECT * FROM articles WHERE site IN ({', '.join('?' * len(SITES))})", list(SITES)):
             copies = {(row["site"], row["url"])} | {
                 (d["site"], d["url"]) for d in conn.execute("SELECT * FROM duplicates WHERE duplicate_of = ?", [row["id"]])}
             lone = len(copies) == 1
@@ -133,7 +135,9 @@ def _runs(db) -> dict:
 
 def test_distributed_rounds_are_recorded_and_reported_like_local_runs(two_workers_crawl, demo_db):
     db, _ = two_workers_crawl
-    runs, local = _runs(db), _runs(demo_db)
+    runs = _runs(db)
+    # the demo crawl also crawls the scripted sites where Chromium is installed; the workers do not
+    local = {site: run for site, run in _runs(demo_db).items() if site in SITES}
     assert runs.keys() == local.keys() == SITES.keys()  # one run per site
     for site, run in runs.items():
         for column in ("status", "finish_reason", "list_pages", "article_links", "http_errors", "empty_bodies",

@@ -47,6 +47,11 @@ CASES = [
                               unreachable=1, http_errors=1)], {"failed", "unreachable"}),
     ("site timing out", [run(), run(status="failed", pages_fetched=0, list_pages=0, article_links=0,
                                     articles_new=0, timeouts=2, http_errors=2)], {"failed", "unreachable"}),
+    ("drawn by script from the first run", [run(status="no_links", article_links=0, articles_new=0,
+                                                                 needs_browser=1)], {"needs_browser", "no_articles"}),
+    ("challenge answered 412 now", [run(), run(status="partial", pages_fetched=2, http_errors=1, article_links=0,
+                                               articles_new=0, needs_browser=1)], {"needs_browser", "no_articles"}),
+    ("a scripted list page beside lists with links", [run(needs_browser=1)], set()),
     ("interrupted runs say nothing", [run(), run(status="interrupted", article_links=0, articles_new=0),
                                       run(status="killed", article_links=0)], set()),
 ]

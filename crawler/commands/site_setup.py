@@ -69,6 +69,10 @@ def cmd_fixture_save(args) -> int:
         project = current_project()
     except ScaffoldError as exc:
         raise ConfigError(str(exc)) from exc
+    if site.render:  # said first: a challenge page fails the fetch below
+        print(f"warning: {site.name} has render = {site.render!r}, and fixture save fetches plain HTTP, not the page as "
+              "the browser draws it; take the page from a crawl's raw_pages instead (docs/operators.md, "
+              "Sites that need a browser)", file=sys.stderr)
     try:
         page = fetch(args.url, get_project_settings()["USER_AGENT"], proxy=args.proxy)
     except FetchError as exc:

@@ -11,9 +11,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from crawler.demo.scripted import SCRIPTED_SITES
 from crawler.demo.sites import SITES_BY_HOST
 
 log = logging.getLogger(__name__)
+SCRIPTED_BY_HOST = {site.host: site for site in SCRIPTED_SITES.values()}
 
 
 class DemoHandler(BaseHTTPRequestHandler):
@@ -22,17 +24,22 @@ class DemoHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         target = urlsplit(self.path)
         host = (target.hostname or self.headers.get("Host", "").split(":")[0]).lower()
-        site = SITES_BY_HOST.get(host)
+        site = SITES_BY_HOST.get(host) or SCRIPTED_BY_HOST.get(host)
         if site is None:
             self._send(403, "text/plain; charset=utf-8", f"not a demo host: {host}".encode())
             return
         path = target.path + (f"?{target.query}" if target.query else "")
+        if hasattr(site, "reply"):  # a site that reads request headers or sets its own (crawler.demo.scripted)
+            self._send(*site.reply(path, self.headers))
+            return
         status, body = site.respond(path)
         self._send(status, site.content_type_of(path), body)
 
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
+    def _send(self, status: int, content_type: str, body: bytes, headers: dict | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

@@ -77,6 +77,10 @@ def health_flags(history: list[dict]) -> list[dict]:
         found = f"earlier runs found up to {links_before}" if links_before else "no run found any"
         flags.append(_flag("no_articles", f"no article links on the list pages ({found}): list layout "
                                           "changed, the article_links selector is wrong, or the site blocks us"))
+    if latest.get("needs_browser") and not latest.get("article_links"):
+        flags.append(_flag("needs_browser", f"needs a browser: {latest['needs_browser']} list page(s) without links are "
+                                            "drawn by script or answer with a script challenge; set render = True in "
+                                            "the site module (crawl --url: --render)"))
     for name, column, among, what in _RATES:
         jump = _rate_jump(latest, before, column, among)
         if jump:
@@ -118,7 +122,7 @@ def _selector_jumps(latest: dict, before: list[dict]):
 
 
 def _misses(run: dict) -> dict:
-    """A run's selector misses by field (a JSON object in crawl_runs; absent before schema 11)."""
+    """A run's selector misses by field (a JSON object in crawl_runs; absent before schema 12)."""
     value = run.get("selector_misses")
     return json.loads(value) if isinstance(value, str) and value else value or {}
 
@@ -183,7 +187,8 @@ WHERE status != 'running'
 
 _RUN_FIELDS = ("id", "started_at", "status", "finish_reason", "pages_fetched", "articles_new", "duplicates",
                "skipped_known", "http_errors", "empty_bodies", "missing_dates", "fallbacks", "article_links",
-               "list_pages_not_modified", "list_pages", "unreachable", "timeouts", "selector_misses")
+               "list_pages_not_modified", "list_pages", "unreachable", "timeouts", "selector_misses",
+               "needs_browser")
 
 BROKEN_SITES_SQL = f"""
 SELECT site, last_run, reasons FROM (

@@ -18,7 +18,7 @@ import scrapy
 from crawler.article.extract import cjk_len
 from crawler.article.items import Page
 from crawler.sites.pagers import PAGER_STAT, ListDoc, detect_next
-from crawler.sites.spider import SiteSpider, first_links, list_doc
+from crawler.sites.spider import SiteSpider, first_links, list_doc, note_browser_signs, use_browser
 
 DEFAULT_MAX_LIST_PAGES = 5
 _ARTICLE_URL = re.compile(
@@ -65,7 +65,7 @@ class GenericSpider(scrapy.Spider):
 
     name = "generic"
 
-    def __init__(self, url: str, max_list_pages: int = DEFAULT_MAX_LIST_PAGES, **kwargs):
+    def __init__(self, url: str, max_list_pages: int = DEFAULT_MAX_LIST_PAGES, render: str | None = None, **kwargs):
         max_list_pages = int(max_list_pages)
         host = (urlsplit(url).hostname or "").lower()
         super().__init__(name=host, **kwargs)
@@ -73,14 +73,22 @@ class GenericSpider(scrapy.Spider):
         self.allowed_domains = [host]
         self.max_list_pages = max_list_pages
         self.list_pages = 0
+        self.render = render or False  # "all" or "lists": pages drawn by a browser (crawler.crawl.rendering)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
-        """The start URL and list-page limit come from `-a url=...` or from the settings that
-        `crawler crawl --url` sets."""
+        """The start URL, list-page limit and rendering come from `-a url=...` or from the
+        settings that `crawler crawl --url` sets."""
         kwargs.setdefault("url", crawler.settings.get("GENERIC_START_URL"))
         kwargs.setdefault("max_list_pages", crawler.settings.getint("GENERIC_MAX_LIST_PAGES"))
+        kwargs.setdefault("render", crawler.settings.get("GENERIC_RENDER"))
         return super().from_crawler(crawler, *args, **kwargs)
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        if settings.get("GENERIC_RENDER"):
+            use_browser(settings)
 
     def parse(self, response):
         """A list page: follow article-looking links, then the next list page, by whichever pager
@@ -89,7 +97,10 @@ class GenericSpider(scrapy.Spider):
         if not isinstance(response, scrapy.http.TextResponse):
             return
         doc, left_out = list_doc(response, self.settings.getint("CRAWLER_MAX_LINKS_PER_PAGE"))
-        for url in first_links(self, response, article_links(doc), left_out):
+        articles = article_links(doc)
+        if not articles:
+            note_browser_signs(self, response)
+        for url in first_links(self, response, articles, left_out):
             yield scrapy.Request(url, self.parse_article, meta={"article": True}, errback=self.on_error)
         url, pager = detect_next(doc)
         if url and _same_host(url, self.allowed_domains[0]) and self.list_pages < self.max_list_pages:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import re
 from itertools import islice
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import parsel
 import scrapy
+from scrapy.http import TextResponse
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import get_project_settings
 
 from crawler.article.extract import select
+from crawler.sites.browser_signs import browser_signs
 from crawler.sites.failures import count_failure
 from crawler.sites.jsonlist import JsonList
 from crawler.sites.pagers import PAGER_STAT, ListDoc, check_next_page, declared_next, next_by_template
@@ -43,10 +46,21 @@ class SiteSpider(scrapy.Spider):
     # --- attachments: download the files linked from stored articles after the run's article
     # crawls, and store their text (crawler.crawl.attachment_downloads)
     fetch_attachments: bool = False
+    # --- pages a browser must draw: True (every page), "lists" (list pages only), False
+    render: bool | str = False
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        if cls.render:
+            use_browser(settings)
 
     def __init_subclass__(cls, **kwargs):
-        """A site module's pager is checked when it is loaded; a JSON list starts at its page 1."""
+        """A site module's pager and render mode are checked when it is loaded; a JSON list starts
+        at its page 1."""
         super().__init_subclass__(**kwargs)
+        if cls.render not in RENDER_MODES:
+            raise ValueError(f"{cls.__name__}.render must be True, False or \"lists\", not {cls.render!r}")
         check_next_page(cls.next_page)
         if cls.list_json is not None and not cls.__dict__.get("start_urls"):
             cls.start_urls = [cls.list_json.first_url]
@@ -73,6 +87,7 @@ class SiteSpider(scrapy.Spider):
         if not articles and not past_end:  # the site changed its layout, or this is a trap page: flag it, go on
             self.crawler.stats.inc_value("lists/no_article_links")
             self.logger.warning("no article links on list page %s (selector %r)", response.url, self.article_links)
+            note_browser_signs(self, response)
         for url in articles:
             yield scrapy.Request(url, self.parse_article, meta={"article": True, "listed": listed.get(url, {})},
                                  errback=self.on_error)
@@ -90,7 +105,46 @@ class SiteSpider(scrapy.Spider):
         if count_failure(self.crawler.stats, failure.value) is None:
             return
         request = getattr(failure, "request", None)
+        response = getattr(failure.value, "response", None)  # an HTTP error: a challenge page, say
+        if response is not None and not response.meta.get("article"):
+            note_browser_signs(self, response)
         self.logger.warning("fetch failed: %s (%s)", getattr(request, "url", "?"), failure.getErrorMessage())
+
+
+RENDER_MODES = (True, False, "lists")
+
+
+def render_mode(spider) -> str | None:
+    """Which pages of a spider (or its class) a browser draws: "all", "lists" or None, from its
+    `render` (True or "all", "lists", False or None)."""
+    mode = getattr(spider, "render", False)
+    if mode is True or mode == "all":
+        return "all"
+    return "lists" if mode == "lists" else None
+
+
+def browser_missing(settings) -> str | None:
+    """Why pages cannot be rendered on this machine, in one line; None when they can."""
+    browser = Path(settings.get("RENDER_BROWSER"))
+    return None if browser.is_file() else f"{browser} is not installed (run `make browser-deps`)"
+
+
+def note_browser_signs(spider, response) -> None:
+    """A list page without article links that a browser would draw (crawler.sites.browser_signs):
+    counted as `lists/needs_browser` for `crawler report`, and the reason logged."""
+    if "playwright" in response.flags or not isinstance(response, TextResponse):
+        return  # drawn by the browser already
+    reason = browser_signs(response.selector, response.status)
+    if reason:
+        spider.crawler.stats.inc_value("lists/needs_browser")
+        spider.logger.warning("list page %s needs a browser: %s (set render = True in the site module, "
+                              "or crawl --url with --render)", response.url, reason)
+
+
+def use_browser(settings) -> None:
+    """A crawler of a site that renders: its http(s) requests go to the rendering handler."""
+    handlers = {**settings.getdict("DOWNLOAD_HANDLERS"), **settings.getdict("RENDER_DOWNLOAD_HANDLERS")}
+    settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
 
 
 # A page with more `<a` than this many times CRAWLER_MAX_LINKS_PER_PAGE is a link farm.

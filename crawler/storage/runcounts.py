@@ -70,6 +70,8 @@ _FAULT_COUNTERS = {
     "trapped": ("trap/page_cap", "trap/query_pattern", "trap/links_per_page", "depth/request_ignored_count"),
     "empty_lists": ("lists/no_article_links",),
     "unreachable": ("errors/unreachable",),
+    "needs_browser": ("lists/needs_browser",),  # schema 14 (crawler.crawl.rendering)
+    "rendered": ("render/pages",),
 }
 
 FAULT_STATS = tuple(key for keys in _FAULT_COUNTERS.values() for key in keys)

@@ -334,8 +334,9 @@ KNOWN_URL = ("SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
 # Adds to the search index the articles from a given id on (see `_search_index_at_commit`).
 INDEX_ARTICLES_FROM = "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body FROM articles WHERE id >= ?"
 
-# Per-run fault counts added after schema 5, each by a migration of its own; written with FAULT_COUNTERS.
-LATER_FAULT_COUNTERS = ("unreachable",)
+# Per-run fault counts added after schema 5, each by a migration of its own (unreachable: schema 10;
+# needs_browser, rendered: schema 14); written with FAULT_COUNTERS.
+LATER_FAULT_COUNTERS = ("unreachable", "needs_browser", "rendered")
 
 
 def _unreachable_count(db: sqlite_utils.Database) -> None:
@@ -352,10 +353,19 @@ def _pagers_and_selector_misses(db: sqlite_utils.Database) -> None:
         db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{name}] TEXT NOT NULL DEFAULT '{{}}'")
 
 
+def _rendering_counts(db: sqlite_utils.Database) -> None:
+    """crawl_runs columns of sites that need a browser (crawler.crawl.rendering): needs_browser,
+    list pages fetched as plain HTML that a browser would draw (`crawler report` flags them);
+    rendered, pages a browser drew."""
+    for name in ("needs_browser", "rendered"):
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{name}] INTEGER NOT NULL DEFAULT 0")
+
+
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
 MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts,
               _near_duplicate_index, _search_index_at_commit, _minhash_signatures, _search_index_merges,
-              _unreachable_count, _copies_view, _pagers_and_selector_misses, _documents_and_attachment_files]
+              _unreachable_count, _copies_view, _pagers_and_selector_misses, _documents_and_attachment_files,
+              _rendering_counts]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
