@@ -9,7 +9,7 @@ crawler worker (any number, any host)                 crawler writer (one, next 
   a lease of the site's politeness budget before
   each request (crawler.distributed.politeness)
   page -> extract -> clean (crawler.chain.process)
-  XADD its record + its round's counts + XACK its  ->  XREADGROUP records -> admit() -> SQLite,
+  XADD its record + its round's counts + XACK its  ->  XREADGROUP records -> admit_many() -> SQLite,
   request, one MULTI                                   counts -> the round's crawl_runs row
                                                       XACK after the commit; XAUTOCLAIM on start
 ```
@@ -461,7 +461,7 @@ def run_workers(spiders: list[type], settings_overrides: dict) -> list[dict]:
     } for crawler in crawlers]
 
 
-# --- writer side: records stream -> admit() -> SQLite ---------------------------------------------
+# --- writer side: records stream -> admit_many() -> SQLite----------------------------------------
 def _entry_order(entry_id) -> tuple[int, int]:
     stamp, _, sequence = (entry_id.decode() if isinstance(entry_id, bytes) else entry_id).partition("-")
     return int(stamp), int(sequence or 0)
