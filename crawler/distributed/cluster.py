@@ -461,7 +461,7 @@ def run_workers(spiders: list[type], settings_overrides: dict) -> list[dict]:
     } for crawler in crawlers]
 
 
-# --- writer side: records stream -> admit_many() -> SQLite----------------------------------------
+# --- writer side: records stream -> admit_many() -> SQLite ----------------------------------------
 def _entry_order(entry_id) -> tuple[int, int]:
     stamp, _, sequence = (entry_id.decode() if isinstance(entry_id, bytes) else entry_id).partition("-")
     return int(stamp), int(sequence or 0)
