@@ -7,7 +7,7 @@ file costs that child: it is stopped at CRAWLER_ATTACHMENT_READ_SECONDS or dies 
 CRAWLER_ATTACHMENT_READ_MEMORY, and the file is recorded as `too_large` with the reason,
 while the crawl goes on.
 
-    python -m crawler.crawl.file_reading KIND < FILE    # the child: a FileText as JSON
+    python -m crawler.crawl.file_reading KIND MEMORY_BYTES < FILE    # the child: a FileText as JSON
 """
 from __future__ import annotations
 
@@ -23,12 +23,9 @@ from crawler.article.filetext import FileText, file_text
 def read_limited(data: bytes, kind: str, seconds: float, memory_bytes: int) -> FileText:
     """`file_text(data, kind)`, or `too_large` when reading takes more than `seconds` or more
     than `memory_bytes` of address space."""
-    def limit_memory() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-
-    try:
-        done = subprocess.run([sys.executable, "-m", "crawler.crawl.file_reading", kind], input=data,
-                              capture_output=True, timeout=seconds, preexec_fn=limit_memory)
+    try:  # the child limits itself: a preexec_fn is not safe in a process with threads (the reactor's pool)
+        done = subprocess.run([sys.executable, "-m", "crawler.crawl.file_reading", kind, str(memory_bytes)],
+                              input=data, capture_output=True, timeout=seconds)
     except subprocess.TimeoutExpired:
         return FileText("too_large", reason=f"reading it took more than {seconds:g} s")
     if done.returncode == 0:
@@ -43,7 +40,9 @@ def read_limited(data: bytes, kind: str, seconds: float, memory_bytes: int) -> F
 
 
 def main() -> None:
-    found = file_text(sys.stdin.buffer.read(), sys.argv[1])
+    kind, memory_bytes = sys.argv[1], int(sys.argv[2])
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    found = file_text(sys.stdin.buffer.read(), kind)
     sys.stdout.write(json.dumps(asdict(found), ensure_ascii=False))
 
 
