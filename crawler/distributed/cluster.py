@@ -36,7 +36,7 @@ import socket
 import time
 import uuid
 import zlib
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from datetime import datetime, timezone
 
 import redis
@@ -61,6 +61,7 @@ FRONTIER_KEY = "crawler:%(spider)s:frontier"
 SEEN_KEY = "crawler:%(spider)s:seen"
 ROUND_KEY = "crawler:%(spider)s:round"  # the id of the round under way (its crawl_runs invocation)
 RECORDS_KEY = "crawler:records"
+READ_AHEAD = 8  # frontier entries a worker takes per read: a round trip per page costs a CPU-bound worker a tenth of its time
 WORKERS_GROUP = "workers"
 WRITER_GROUP = "writer"
 ENTRY = "frontier_entry"  # request meta: the frontier stream entry the request came from
@@ -153,6 +154,7 @@ class FrontierQueue(RedisQueue):
         self.reclaim_after_ms = int(settings.getfloat("DISTRIBUTED_RECLAIM_AFTER") * 1000)
         self.next_reclaim = 0.0
         self.own_pending_after: str | None = "0"  # None once this consumer's old entries are taken back
+        self.read_ahead: deque = deque()  # entries read (so pending for this consumer), not popped yet
         self.enqueue = server.register_script(_ENQUEUE)
         try:
             server.xgroup_create(self.key, WORKERS_GROUP, id="0", mkstream=True)
@@ -161,7 +163,7 @@ class FrontierQueue(RedisQueue):
                 raise
 
     def __len__(self):
-        return self.server.xlen(self.key)
+        return len(self.read_ahead) or self.server.xlen(self.key)
 
     def push(self, request, fingerprint: str | None = None, replaces: str | None = None) -> bool:
         """Queue the request (unless `fingerprint` was seen this round) and retire `replaces`."""
@@ -170,7 +172,7 @@ class FrontierQueue(RedisQueue):
                                  args=[fingerprint or "", data, replaces or "", WORKERS_GROUP]))
 
     def pop(self, timeout=0):
-        entry = self._own_pending() or self._reclaimed() or self._read(">")
+        entry = self._own_pending() or self._reclaimed() or self._next_new()
         if entry is None:
             return None
         entry_id, fields = entry
@@ -178,18 +180,23 @@ class FrontierQueue(RedisQueue):
         request.meta[ENTRY] = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
         return request
 
-    def _read(self, after: str):
-        reply = self.server.xreadgroup(WORKERS_GROUP, self.consumer, {self.key: after}, count=1)
-        entries = reply[0][1] if reply else []
-        return entries[0] if entries else None
+    def _read(self, after: str, count: int = 1) -> list:
+        reply = self.server.xreadgroup(WORKERS_GROUP, self.consumer, {self.key: after}, count=count)
+        return reply[0][1] if reply else []
+
+    def _next_new(self):
+        """The next entry never delivered to anyone, READ_AHEAD at a time."""
+        if not self.read_ahead:
+            self.read_ahead.extend(self._read(">", READ_AHEAD))
+        return self.read_ahead.popleft() if self.read_ahead else None
 
     def _own_pending(self):
         if self.own_pending_after is None:
             return None
-        entry = self._read(self.own_pending_after)
+        entry = next(iter(self._read(self.own_pending_after)), None)
         while entry is not None and not entry[1]:  # deleted while pending: forget it
             self.server.xack(self.key, WORKERS_GROUP, entry[0])
-            entry = self._read(entry[0])
+            entry = next(iter(self._read(entry[0])), None)
         self.own_pending_after = entry[0] if entry is not None else None
         return entry
 

@@ -28,8 +28,7 @@ from dataclasses import asdict, dataclass
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis.connection import get_redis_from_settings
-from twisted.internet.defer import DeferredLock
-from twisted.internet.task import deferLater
+from twisted.internet.defer import Deferred, DeferredLock
 
 from crawler.sites.failures import retry_after_seconds
 
@@ -39,7 +38,7 @@ LEASES_KEY = "crawler:site:%s:leases"
 PACE_KEY = "crawler:site:%s:pace"
 LEASE = "politeness_lease"  # request meta: (host, lease id) of a request in flight
 FULL = -1  # what `acquire` answers when the site's concurrency is taken up
-POLL_S = 0.02  # how often a worker asks again when every lease of a site is taken
+POLL_S = 0.02  # how often a worker asks again when every lease of a site is taken (sooner when it gives one back)
 LEASE_MARGIN_S = 10.0  # a lease outlives DOWNLOAD_TIMEOUT by this much (connect, queueing)
 BACKOFF_STATUSES = (429, 503)  # the answers whose Retry-After pauses the whole site
 
@@ -166,6 +165,7 @@ class SharedPoliteness:
         self.worker = f"{worker}:{uuid.uuid4().hex[:8]}"  # two processes given one name still count apart
         self.leases = itertools.count()
         self.turns: dict[str, DeferredLock] = {}
+        self.full: dict[str, tuple] = {}  # host -> (pause, its timer): a full site's pause, cut short by a lease given back
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -185,11 +185,27 @@ class SharedPoliteness:
         await maybe_deferred_to_future(turn.acquire())
         try:
             while (wait := self.budgets.acquire(host, lease)) != 0:
-                await maybe_deferred_to_future(deferLater(reactor, POLL_S if wait == FULL else wait, lambda: None))
+                await maybe_deferred_to_future(self._pause(reactor, host, wait))
         finally:
             turn.release()
         request.meta[LEASE] = (host, lease)
         return None
+
+    def _pause(self, reactor, host: str, wait: float) -> Deferred:
+        """Fires after `wait` seconds; a full site's pause (POLL_S) also ends when this worker
+        gives back one of the site's leases: in a CPU-bound worker that is a millisecond away,
+        and a worker that holds most of a site's budget would otherwise idle for a poll."""
+        paused = Deferred()
+        timer = reactor.callLater(POLL_S if wait == FULL else wait, paused.callback, None)
+        if wait == FULL:
+            self.full[host] = (paused, timer)
+        return paused
+
+    def _gave_back(self, host: str) -> None:
+        paused, timer = self.full.pop(host, (None, None))
+        if timer is not None and timer.active():
+            timer.cancel()
+            paused.callback(None)
 
     def process_response(self, request, response, spider=None):
         lease = request.meta.pop(LEASE, None)
@@ -200,10 +216,12 @@ class SharedPoliteness:
                 log.info("%s asks to wait %.0f s (HTTP %s): every worker waits", lease[0], retry_after, response.status)
             self.budgets.release(*lease, retry_after=retry_after, latency=request.meta.get("download_latency"),
                                  status=response.status)
+            self._gave_back(lease[0])
         return response
 
     def process_exception(self, request, exception, spider=None):
         lease = request.meta.pop(LEASE, None)
         if lease is not None:
             self.budgets.release(*lease)
+            self._gave_back(lease[0])
         return None
