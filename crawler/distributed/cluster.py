@@ -165,11 +165,14 @@ class FrontierQueue(RedisQueue):
     def __len__(self):
         return len(self.read_ahead) or self.server.xlen(self.key)
 
-    def push(self, request, fingerprint: str | None = None, replaces: str | None = None) -> bool:
-        """Queue the request (unless `fingerprint` was seen this round) and retire `replaces`."""
-        data = self._encode_request(request)
-        return bool(self.enqueue(keys=[self.seen_key, self.key],
-                                 args=[fingerprint or "", data, replaces or "", WORKERS_GROUP]))
+    def push(self, request, fingerprint: str | None = None, replaces: str | None = None, pipe=None) -> bool:
+        """Queue the request (unless `fingerprint` was seen this round) and retire `replaces`;
+        with `pipe` (a MULTI), in it: the pipeline's result says whether it was queued."""
+        args = [fingerprint or "", self._encode_request(request), replaces or "", WORKERS_GROUP]
+        if pipe is not None:
+            pipe.eval(_ENQUEUE, 2, self.seen_key, self.key, *args)  # EVALSHA would cost a SCRIPT EXISTS
+            return True
+        return bool(self.enqueue(keys=[self.seen_key, self.key], args=args))
 
     def pop(self, timeout=0):
         entry = self._own_pending() or self._reclaimed() or self._next_new()
@@ -238,6 +241,8 @@ class FrontierScheduler(RedisScheduler):
         scheduler.crawler = crawler
         scheduler.idle_exit = crawler.settings.getfloat("DISTRIBUTED_IDLE_EXIT")
         scheduler.idle_since = None
+        scheduler.pipe = None  # a MULTI that requests are queued in, while a page's outputs are published
+        scheduler.piped: list[Request] = []  # the requests queued in it
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         return scheduler
 
@@ -254,11 +259,29 @@ class FrontierScheduler(RedisScheduler):
         replaces = request.meta.pop(ENTRY, None)
         filtered = not request.dont_filter or request.meta.get("is_start_request")
         fingerprint = self.df.request_fingerprint(request) if filtered else None
-        if not self.queue.push(request, fingerprint, replaces):
-            self.df.log(request, self.spider)
-            return False
-        self.stats.inc_value("scheduler/enqueued/redis")
-        return True
+        if self.pipe is not None:
+            self.piped.append(request)
+            # queued or found seen when the MULTI runs (`piped_results`): the engine is told it is queued
+            return self.queue.push(request, fingerprint, replaces, self.pipe)
+        return self.counted(request, self.queue.push(request, fingerprint, replaces))
+
+    def queue_in(self, pipe) -> None:
+        """Queue the requests the engine hands over from now on in `pipe` (a MULTI), not one round trip each."""
+        self.pipe, self.piped = pipe, []
+
+    def piped_results(self, results: list) -> None:
+        """After the MULTI, back to a round trip per request; count the requests it queued from its
+        `results` (theirs come first: a page's requests are handed over before its records)."""
+        queued, self.pipe, self.piped = self.piped, None, []
+        for request, added in zip(queued, results):
+            self.counted(request, bool(added))
+
+    def counted(self, request, added: bool) -> bool:
+        if not added:
+            self.df.log(request, self.spider)  # seen this round
+        else:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        return added
 
     def next_request(self):
         request = self.queue.pop()
@@ -377,7 +400,21 @@ class PublishRecords:
         self._finish(response, [])
 
     def _finish(self, response, outputs: list) -> list:
-        """Queue requests, publish records and counts, retire the entry; return the outputs left for Scrapy."""
+        """Queue requests, publish records and counts, retire the entry, in one MULTI; return
+        the outputs left for Scrapy."""
+        pipe = self.server.pipeline(transaction=True)
+        scheduler = self.crawler.engine.scheduler
+        scheduler.queue_in(pipe)
+        try:
+            others = self._add_outputs(pipe, response, outputs)
+            results = pipe.execute()
+        except BaseException:
+            scheduler.piped_results([])  # nothing was queued
+            raise
+        scheduler.piped_results(results)
+        return others
+
+    def _add_outputs(self, pipe, response, outputs: list) -> list:
         others, messages = [], []
         if not response.meta.get("article"):  # counted as a local crawl counts its list pages
             self.stats.inc_value("list_pages/parsed")
@@ -388,7 +425,7 @@ class PublishRecords:
                 if self._known(output):
                     self.stats.inc_value("articles/skipped_known")
                 else:
-                    self.crawler.engine.crawl(output)
+                    self.crawler.engine.crawl(output)  # queued in `pipe` by the scheduler
             elif isinstance(output, Page):
                 messages.extend(self._messages(output))
             else:
@@ -396,12 +433,10 @@ class PublishRecords:
         entry = response.meta.pop(ENTRY, None)
         self.stats.inc_value("records/published", len(messages))
         counts = self.counts.message()
-        pipe = self.server.pipeline(transaction=True)
         for message in messages + ([counts] if counts else []):
             pipe.xadd(RECORDS_KEY, message)
         if entry is not None:
             retire(pipe, self.crawler.spider.name, entry)
-        pipe.execute()
         return others
 
     def spider_closed(self, spider, reason):
