@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass
 import redis.asyncio
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet.defer import Deferred, DeferredLock
+from twisted.internet.defer import DeferredLock
+from twisted.internet.task import deferLater
 
 from crawler.sites.failures import retry_after_seconds
 
@@ -39,7 +40,7 @@ LEASES_KEY = "crawler:site:%s:leases"
 PACE_KEY = "crawler:site:%s:pace"
 LEASE = "politeness_lease"  # request meta: (host, lease id) of a request in flight
 FULL = -1  # what `acquire` answers when the site's concurrency is taken up
-POLL_S = 0.02  # how often a worker asks again when every lease of a site is taken (sooner when it gives one back)
+POLL_S = 0.02  # how often a worker asks again when every lease of a site is taken
 LEASE_MARGIN_S = 10.0  # a lease outlives DOWNLOAD_TIMEOUT by this much (connect, queueing)
 BACKOFF_STATUSES = (429, 503)  # the answers whose Retry-After pauses the whole site
 
@@ -142,11 +143,11 @@ class SiteBudgets:
         limits = self.limits
         start = _ms(max(limits.start_delay, limits.delay)) if limits.autothrottle else 0
         wait = await self._acquire(keys=[LEASES_KEY % host, PACE_KEY % host],
-                             args=[lease_id, limits.concurrency, _ms(limits.delay), start, _ms(limits.lease)])
+                                   args=[lease_id, limits.concurrency, _ms(limits.delay), start, _ms(limits.lease)])
         return FULL if wait < 0 else wait / 1000
 
     async def release(self, host: str, lease_id: str, retry_after: float | None = None,
-                latency: float | None = None, status: int = 0) -> None:
+                      latency: float | None = None, status: int = 0) -> None:
         """Give the lease back; a Retry-After (seconds) pauses every worker's requests to the
         site; a response's latency adjusts the shared AutoThrottle delay."""
         limits = self.limits
@@ -166,7 +167,6 @@ class SharedPoliteness:
         self.worker = f"{worker}:{uuid.uuid4().hex[:8]}"  # two processes given one name still count apart
         self.leases = itertools.count()
         self.turns: dict[str, DeferredLock] = {}
-        self.full: dict[str, tuple] = {}  # host -> (pause, its timer): a full site's pause, cut short by a lease given back
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -187,27 +187,11 @@ class SharedPoliteness:
         await maybe_deferred_to_future(turn.acquire())
         try:
             while (wait := await self.budgets.acquire(host, lease)) != 0:
-                await maybe_deferred_to_future(self._pause(reactor, host, wait))
+                await maybe_deferred_to_future(deferLater(reactor, POLL_S if wait == FULL else wait, lambda: None))
         finally:
             turn.release()
         request.meta[LEASE] = (host, lease)
         return None
-
-    def _pause(self, reactor, host: str, wait: float) -> Deferred:
-        """Fires after `wait` seconds; a full site's pause (POLL_S) also ends when this worker
-        gives back one of the site's leases: in a CPU-bound worker that is a millisecond away,
-        and a worker that holds most of a site's budget would otherwise idle for a poll."""
-        paused = Deferred()
-        timer = reactor.callLater(POLL_S if wait == FULL else wait, paused.callback, None)
-        if wait == FULL:
-            self.full[host] = (paused, timer)
-        return paused
-
-    def _gave_back(self, host: str) -> None:
-        paused, timer = self.full.pop(host, (None, None))
-        if timer is not None and timer.active():
-            timer.cancel()
-            paused.callback(None)
 
     async def process_response(self, request, response, spider=None):
         lease = request.meta.pop(LEASE, None)
@@ -216,14 +200,12 @@ class SharedPoliteness:
             retry_after = retry_after_seconds(header.decode("latin-1") if header else None)
             if retry_after is not None:
                 log.info("%s asks to wait %.0f s (HTTP %s): every worker waits", lease[0], retry_after, response.status)
-            await self.budgets.release(*lease, retry_after=retry_after, latency=request.meta.get("download_latency"),
-                                 status=response.status)
-            self._gave_back(lease[0])
+            await self.budgets.release(*lease, retry_after=retry_after,
+                                       latency=request.meta.get("download_latency"), status=response.status)
         return response
 
     async def process_exception(self, request, exception, spider=None):
         lease = request.meta.pop(LEASE, None)
         if lease is not None:
             await self.budgets.release(*lease)
-            self._gave_back(lease[0])
         return None
