@@ -8,7 +8,6 @@ every copy, with the full content of articles that have no copy and the body of 
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -22,7 +21,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
-import redis.asyncio
 
 from conftest import ROOT, connect, run_crawler
 from crawler.demo.server import DemoHandler, DemoServer
@@ -422,30 +420,26 @@ def test_distributed_a_sites_retry_after_pauses_every_worker(server, redis_url, 
     assert any(path == refused for start, _host, path in site.starts if start > site.refused_at)  # retried
 
 
-def _budgets(redis_url, **limits) -> SiteBudgets:
+def _budgets(server, **limits) -> SiteBudgets:
     defaults = {"concurrency": 1, "delay": 0.0, "autothrottle": False, "start_delay": 1.0, "max_delay": 30.0,
                 "target_concurrency": 2.0, "lease": 30.0, "backoff_cap": 60.0}
-    return SiteBudgets(redis.asyncio.Redis.from_url(redis_url), Limits(**{**defaults, **limits}))
+    return SiteBudgets(server, Limits(**{**defaults, **limits}))
 
 
-def test_distributed_a_dead_workers_leases_lapse(server, redis_url):
-    async def check():
-        budgets = _budgets(redis_url, lease=0.3)
-        assert await budgets.acquire("a.test", "dead:1") == 0  # then the worker dies, never releasing it
-        assert await budgets.acquire("a.test", "live:1") == FULL
-        assert await budgets.acquire("b.test", "live:2") == 0  # another site has its own budget
-        await asyncio.sleep(0.35)
-        assert await budgets.acquire("a.test", "live:1") == 0
-    asyncio.run(check())
+def test_distributed_a_dead_workers_leases_lapse(server):
+    budgets = _budgets(server, lease=0.3)
+    assert budgets.acquire("a.test", "dead:1") == 0  # then the worker dies, never releasing it
+    assert budgets.acquire("a.test", "live:1") == FULL
+    assert budgets.acquire("b.test", "live:2") == 0  # another site has its own budget
+    time.sleep(0.35)
+    assert budgets.acquire("a.test", "live:1") == 0
 
 
-def test_distributed_autothrottle_delay_is_learnt_from_every_workers_responses(server, redis_url):
-    async def check():
-        one, other = _budgets(redis_url, concurrency=4, autothrottle=True, start_delay=0.1), \
-            _budgets(redis_url, concurrency=4, autothrottle=True, start_delay=0.1)
-        assert await one.acquire("slow.test", "w1:1") == 0
-        await one.release("slow.test", "w1:1", latency=4.0, status=200)  # a slow answer: delay -> 4 / 2 = 2 s
-        await asyncio.sleep(0.15)  # the start delay
-        assert await other.acquire("slow.test", "w2:1") == 0  # the new delay counts from this start
-        assert 1.5 < await other.acquire("slow.test", "w2:2") <= 2.0
-    asyncio.run(check())
+def test_distributed_autothrottle_delay_is_learnt_from_every_workers_responses(server):
+    one, other = _budgets(server, concurrency=4, autothrottle=True, start_delay=0.1), \
+        _budgets(server, concurrency=4, autothrottle=True, start_delay=0.1)
+    assert one.acquire("slow.test", "w1:1") == 0
+    one.release("slow.test", "w1:1", latency=4.0, status=200)  # a slow answer: delay -> 4 / 2 = 2 s
+    time.sleep(0.15)  # the start delay
+    assert other.acquire("slow.test", "w2:1") == 0  # the new delay counts from this start
+    assert 1.5 < other.acquire("slow.test", "w2:2") <= 2.0

@@ -5,8 +5,7 @@ CONCURRENT_REQUESTS_PER_DOMAIN requests to a site at a time, DOWNLOAD_DELAY (or 
 delay, learnt from the site's response times) between two of them, and the Retry-After a site
 asks for before a retry. Ten workers with ten slots would be ten times as hard on the site, so
 in a worker the slot's rules move here, into two Redis keys per site that every worker reads
-and writes in one script call before it sends a request and one after (asynchronous: a worker
-goes on with its other pages while Redis answers):
+and writes in one script call before it sends a request and one after:
 
 - `crawler:site:{host}:leases`, a sorted set: a lease per request in flight, scored by the time
   it lapses (DOWNLOAD_TIMEOUT and a margin), so the requests of a worker that died stop counting
@@ -26,9 +25,9 @@ import logging
 import uuid
 from dataclasses import asdict, dataclass
 
-import redis.asyncio
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy_redis.connection import get_redis_from_settings
 from twisted.internet.defer import DeferredLock
 from twisted.internet.task import deferLater
 
@@ -130,30 +129,30 @@ def _ms(seconds: float) -> int:
 
 
 class SiteBudgets:
-    """The shared budgets, one per host, in the Redis at `server` (a redis.asyncio client)."""
+    """The shared budgets, one per host, in the Redis at `server`."""
 
     def __init__(self, server, limits: Limits):
         self.server, self.limits = server, limits
         self._acquire = server.register_script(_ACQUIRE)
         self._release = server.register_script(_RELEASE)
 
-    async def acquire(self, host: str, lease_id: str) -> float:
+    def acquire(self, host: str, lease_id: str) -> float:
         """Take a lease on one request to `host` now: 0.0 when granted, else the seconds to wait
         before asking again (FULL: when another lease comes back, which nobody can know)."""
         limits = self.limits
         start = _ms(max(limits.start_delay, limits.delay)) if limits.autothrottle else 0
-        wait = await self._acquire(keys=[LEASES_KEY % host, PACE_KEY % host],
-                                   args=[lease_id, limits.concurrency, _ms(limits.delay), start, _ms(limits.lease)])
+        wait = self._acquire(keys=[LEASES_KEY % host, PACE_KEY % host],
+                             args=[lease_id, limits.concurrency, _ms(limits.delay), start, _ms(limits.lease)])
         return FULL if wait < 0 else wait / 1000
 
-    async def release(self, host: str, lease_id: str, retry_after: float | None = None,
-                      latency: float | None = None, status: int = 0) -> None:
+    def release(self, host: str, lease_id: str, retry_after: float | None = None,
+                latency: float | None = None, status: int = 0) -> None:
         """Give the lease back; a Retry-After (seconds) pauses every worker's requests to the
         site; a response's latency adjusts the shared AutoThrottle delay."""
         limits = self.limits
         backoff = _ms(min(retry_after, limits.backoff_cap)) if retry_after is not None else -1
         adjust = _ms(latency) if limits.autothrottle and latency is not None else -1
-        await self._release(keys=[LEASES_KEY % host, PACE_KEY % host], args=[
+        self._release(keys=[LEASES_KEY % host, PACE_KEY % host], args=[
             lease_id, backoff, adjust, status, _ms(limits.start_delay), _ms(limits.delay), _ms(limits.max_delay),
             limits.target_concurrency])
 
@@ -173,8 +172,7 @@ class SharedPoliteness:
         settings = crawler.settings
         limits = Limits(**settings.getdict("DISTRIBUTED_POLITENESS")) if settings.get("DISTRIBUTED_POLITENESS") \
             else Limits.from_settings(settings)
-        server = redis.asyncio.Redis.from_url(settings["REDIS_URL"], socket_timeout=30, socket_connect_timeout=30)
-        return cls(SiteBudgets(server, limits), settings["DISTRIBUTED_WORKER_NAME"])
+        return cls(SiteBudgets(get_redis_from_settings(settings), limits), settings["DISTRIBUTED_WORKER_NAME"])
 
     async def process_request(self, request, spider=None):
         from twisted.internet import reactor  # the one Scrapy installed
@@ -186,26 +184,26 @@ class SharedPoliteness:
         turn = self.turns.setdefault(host, DeferredLock())
         await maybe_deferred_to_future(turn.acquire())
         try:
-            while (wait := await self.budgets.acquire(host, lease)) != 0:
+            while (wait := self.budgets.acquire(host, lease)) != 0:
                 await maybe_deferred_to_future(deferLater(reactor, POLL_S if wait == FULL else wait, lambda: None))
         finally:
             turn.release()
         request.meta[LEASE] = (host, lease)
         return None
 
-    async def process_response(self, request, response, spider=None):
+    def process_response(self, request, response, spider=None):
         lease = request.meta.pop(LEASE, None)
         if lease is not None:
             header = response.headers.get("Retry-After") if response.status in BACKOFF_STATUSES else None
             retry_after = retry_after_seconds(header.decode("latin-1") if header else None)
             if retry_after is not None:
                 log.info("%s asks to wait %.0f s (HTTP %s): every worker waits", lease[0], retry_after, response.status)
-            await self.budgets.release(*lease, retry_after=retry_after,
-                                       latency=request.meta.get("download_latency"), status=response.status)
+            self.budgets.release(*lease, retry_after=retry_after, latency=request.meta.get("download_latency"),
+                                 status=response.status)
         return response
 
-    async def process_exception(self, request, exception, spider=None):
+    def process_exception(self, request, exception, spider=None):
         lease = request.meta.pop(LEASE, None)
         if lease is not None:
-            await self.budgets.release(*lease)
+            self.budgets.release(*lease)
         return None
