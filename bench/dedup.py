@@ -16,6 +16,10 @@ A held-out check does the same on real Chinese texts that the thresholds were ne
 the pages of ../shared/data/chinese_wced/cleaned (read here only, never committed), cut into
 articles and republished with the same transformations.
 
+The held-out records and a 20k synthetic corpus (--compare) are also ingested a second time one
+record at a time (the per-record path: each record admitted alone after the ones before it):
+the bench prints whether every record got the same outcome and the same original both ways.
+
 Figures are printed and written to bench/results/dedup.json (ratios come from one run).
 """
 from __future__ import annotations
@@ -43,6 +47,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import corpus  # noqa: E402  (bench/ is not a package)
 
 from crawler.article import dedup  # noqa: E402
+from crawler.chain import ingest  # noqa: E402
+from crawler.chain.process import Arrival, admit_many  # noqa: E402
 from crawler.storage.store import Store  # noqa: E402
 
 REAL_TEXTS = ROOT.parent / "shared" / "data" / "chinese_wced" / "cleaned"
@@ -209,7 +215,8 @@ def score(db: Path, clusters, variants, follow_ups: dict) -> dict:
     n = len(clusters)
     copy_of = np.full(n, -1)  # -1: stored as an article; FILLER: linked to a filler article (wrong)
     kinds = {}
-    for url, duplicate_of, kind in conn.execute("SELECT url, duplicate_of, kind FROM duplicates"):
+    for url, duplicate_of, kind in conn.execute("SELECT url, duplicate_of, kind FROM duplicates WHERE site != ?",
+                                                [FILLER_SITE]):
         copy_of[position(url)] = article_position[duplicate_of]
         kinds[kind] = kinds.get(kind, 0) + 1
     conn.close()
@@ -234,23 +241,20 @@ def score(db: Path, clusters, variants, follow_ups: dict) -> dict:
 
 def fill_store(db: Path, count: int, seed: int) -> float:
     """Add `count` unlabelled articles to the store (no cleaning), each two articles of a pool of
-    20,000 in the corpus' style joined, with their search index entries and fingerprints, as
-    the Store writes them. Returns seconds."""
+    20,000 in the corpus' style joined, admitted in batches as `crawler ingest` admits records
+    (a pair drawn twice is stored once, as a duplicate). Returns seconds."""
     rng = random.Random(seed)
     pool = [corpus.article(-1 - i)["body"] for i in range(20_000)]
     store = Store(db)
     first = store.db.execute("SELECT COUNT(*) FROM articles WHERE site = ?", [FILLER_SITE]).fetchone()[0]
     start = time.perf_counter()
-    for batch in range(first, first + count, 10_000):
-        with store.transaction():
-            for i in range(batch, min(batch + 10_000, first + count)):
-                a, b = rng.sample(range(len(pool)), 2)
-                url = f"http://{FILLER_SITE}.test/{i}.html"
-                body = pool[a] + "\n" + pool[b]
-                normalized = dedup.normalized_body(body)
-                store.add_article({"url": url, "canonical_url": url, "site": FILLER_SITE, "title": body[:20],
-                                   "body": body, "content_hash": dedup.digest(normalized), "script": "hans"},
-                                  b"", None, dedup.fingerprint(dedup.shingles(normalized)))
+    for batch in range(first, first + count, ingest.BATCH_SIZE):
+        arrivals = []
+        for i in range(batch, min(batch + ingest.BATCH_SIZE, first + count)):
+            body = "\n".join(pool[j] for j in rng.sample(range(len(pool)), 2))
+            arrivals.append(Arrival({"url": f"http://{FILLER_SITE}.test/{i}.html", "site": FILLER_SITE,
+                                     "title": body[:20], "body": body, "script": "hans", "fetched_at": FETCHED_AT}))
+        admit_many(store, arrivals)
     store.close()
     return time.perf_counter() - start
 
@@ -299,8 +303,49 @@ def bench_heldout(workdir: Path, seed: int, cpu: int) -> dict | None:
     docs = real_articles()
     clusters, variants, _ = plan(10**9, random.Random(seed), n_bases=len(docs))
     db = workdir / "heldout.db"
-    runs = ingest_parts(db, [0, len(clusters)], clusters, variants, lambda cluster: docs[cluster], seed, workdir, cpu)
-    return {**score(db, clusters, variants, {}), "ingest_runs": runs}
+    base = lambda cluster: docs[cluster]  # noqa: E731
+    runs = ingest_parts(db, [0, len(clusters)], clusters, variants, base, seed, workdir, cpu)
+    batching = compare_batching("held-out real texts", lambda out: write_records(
+        out, range(len(clusters)), clusters, variants, base, seed), workdir)
+    return {**score(db, clusters, variants, {}), "ingest_runs": runs, "batched_vs_per_record": batching}
+
+
+def compare_synthetic(n: int, workdir: Path, seed: int) -> dict:
+    clusters, variants, follow_ups = plan(n, random.Random(seed))
+    base = synthetic_base(seed, follow_ups)
+    return compare_batching(f"synthetic {n:,}", lambda out: write_records(
+        out, range(n), clusters, variants, base, seed), workdir)
+
+
+def outcomes(db: Path) -> set[tuple[str, str, str]]:
+    """(URL, article | exact | near, URL of its article) of every record stored."""
+    with sqlite3.connect(db) as conn:
+        return set(conn.execute("SELECT url, 'article', url FROM articles UNION ALL "
+                                "SELECT d.url, d.kind, a.url FROM duplicates d JOIN articles a ON a.id = d.duplicate_of"))
+
+
+def compare_batching(label: str, write, workdir: Path) -> dict:
+    """The records `write(out)` makes, ingested in batches of ingest.BATCH_SIZE and one at a
+    time (each admitted alone after the ones before it: the per-record path), into two
+    databases: the records whose outcome or original differ."""
+    path = workdir / f"compare-{label}.jsonl"
+    with path.open("wb") as out:
+        write(out)
+    found = {}
+    for batch_size in (ingest.BATCH_SIZE, 1):
+        db = workdir / f"compare-{label}-{batch_size}.db"
+        store = Store(db)
+        with path.open("rb") as lines:
+            counts = ingest.ingest(store, lines, lambda number, reason: None, batch_size=batch_size)
+        store.close()
+        found[batch_size] = outcomes(db)
+    batched, alone = found[ingest.BATCH_SIZE], found[1]
+    result = {"records": counts["records"], "batch_size": ingest.BATCH_SIZE, "differing_records": len(batched ^ alone) // 2,
+              "identical": batched == alone}
+    print(f"{label}: batches of {ingest.BATCH_SIZE} and one record at a time give "
+          f"{'the same' if batched == alone else 'DIFFERENT'} outcomes and originals for {counts['records']:,} records "
+          f"({result['differing_records']} differ)", flush=True)
+    return result
 
 
 def print_result(label: str, result: dict) -> None:
@@ -323,6 +368,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated corpus sizes")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--compare", type=int, default=20_000,
+                        help="records of the synthetic corpus ingested both in batches and one at a time, "
+                             "whose outcomes must agree (default: 20000; 0: skip)")
     parser.add_argument("--cpu", type=int, default=0, help="the CPU that the ingest processes are pinned to")
     parser.add_argument("--workdir", type=Path, help="where corpora and databases go (default: a temp folder, removed)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "dedup.json")
@@ -344,6 +392,9 @@ def main() -> None:
         if heldout:
             results["heldout_real_texts"] = heldout
             print_result(f"held-out real texts ({heldout['records']} records)", heldout)
+        if args.compare:
+            results["batched_vs_per_record"] = compare_synthetic(args.compare, workdir, args.seed)
+            save(results, args.out)
         for n in sizes:
             print(f"size {n:,}", flush=True)
             def progress(runs, n=n):  # partial figures survive an interrupted run

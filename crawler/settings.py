@@ -77,6 +77,10 @@ GENERIC_MAX_LIST_PAGES = 5
 # downloaded of one file (a bigger one is recorded as too_large).
 CRAWLER_ATTACHMENT_KINDS = ["pdf", "docx", "doc", "wps", "xlsx", "xls"]
 CRAWLER_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+# Reading one file's text (crawler/crawl/file_reading.py): a file that takes longer, or more
+# memory (address space of the reading process), is recorded as too_large and the crawl goes on.
+CRAWLER_ATTACHMENT_READ_SECONDS = 120
+CRAWLER_ATTACHMENT_READ_MEMORY = 2 * 1024 * 1024 * 1024
 
 # Faults (see crawler/crawl/retry.py, traps.py, attachments.py, faults.py): retries wait
 # RETRY_BACKOFF_BASE seconds, doubling each time, or what the server's Retry-After asks for,

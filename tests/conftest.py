@@ -60,6 +60,16 @@ def seed_expectations() -> list[dict]:
     return [json.loads(p.read_text("utf-8")) for p in sorted(SEED_EXPECTED.glob("*.json"))]
 
 
+def copy_database(source: Path, dest: Path) -> Path:
+    """A copy of a SQLite file with what its WAL holds (a plain file copy would leave out the
+    pages another test's Store committed and has not checkpointed yet)."""
+    with sqlite3.connect(source) as reading, sqlite3.connect(dest) as writing:
+        reading.backup(writing)
+    reading.close()
+    writing.close()
+    return dest
+
+
 def copy_project(dest: Path) -> Path:
     """A copy of the project's code (crawler/, spiders/, tests/, scrapy.cfg) to run commands in
     that change it, e.g. `new-site` or a selector edit. Commands run with `cwd=` the copy import

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from conftest import ROOT, connect, run_crawler
+from conftest import ROOT, connect, copy_database, run_crawler
 from crawler.demo.server import DemoHandler, DemoServer
 from crawler.demo.sites import SITES
 from scrapy import Request
@@ -315,8 +314,7 @@ def test_distributed_held_requests_come_back_to_a_restarted_worker_or_to_another
 
 
 def test_distributed_workers_skip_articles_the_store_already_has(server, redis_url, demo_proxy, demo_db, tmp_path):
-    db = tmp_path / "known.db"
-    shutil.copy(demo_db, db)
+    db = copy_database(demo_db, tmp_path / "known.db")
     before = stored(db)
     writer = start_writer(redis_url, db)
     worker = start_worker("w1", redis_url, demo_proxy, db)

@@ -1,14 +1,18 @@
 """Attachment bytes -> text (crawler.article.filetext), on real files made with the same
-libraries the demo uses: what is readable is read, what is not says why."""
+libraries the demo uses: what is readable is read, what is not says why; and read in a child
+process under a time and a memory limit (crawler.crawl.file_reading), as a crawl reads them."""
 from __future__ import annotations
 
 import io
 import shutil
+import time
+import zipfile
 
 import pytest
 from pypdf import PdfWriter
 
 from crawler.article.filetext import file_text, sniffed_kind
+from crawler.crawl.file_reading import read_limited
 from crawler.demo.files import docx_file, encrypted_pdf, scanned_pdf, text_pdf, xlsx_file
 
 LINES = ["泰州市人民政府办公室关于印发", "泰政办发〔2024〕12号", "第一条 为了加强管理，制定本办法。"]
@@ -86,3 +90,38 @@ def test_old_word_without_catdoc_is_unsupported(monkeypatch):
 def test_old_word_that_is_not_an_ole_file_is_corrupt():
     found = file_text(b"{\\rtf1 not a word file}", "doc")
     assert found.status == "corrupt" and "OLE" in found.reason
+
+
+def docx_bomb(paragraphs: int) -> bytes:
+    """A real DOCX whose document.xml repeats one paragraph: 1.1 MB on the wire for a million,
+    which unpack to 250 MB of XML and several GB of parsed tree."""
+    source = zipfile.ZipFile(io.BytesIO(docx_file(["正文"])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                head, tail = data.split(b"<w:body>", 1)
+                paragraph = "<w:p><w:r><w:t>{}</w:t></w:r></w:p>".format("重复的段落文字" * 10).encode()
+                data = head + b"<w:body>" + paragraph * paragraphs + tail
+            bomb.writestr(item, data)
+    return out.getvalue()
+
+
+def test_a_file_read_in_a_child_gives_what_it_gives_in_process():
+    data = text_pdf([LINES[:2], LINES[2:]])
+    assert read_limited(data, "pdf", seconds=60, memory_bytes=2 << 30) == file_text(data, "pdf")
+    assert read_limited(b"%PDF-1.4 cut", "pdf", seconds=60, memory_bytes=2 << 30).status == "corrupt"
+
+
+def test_a_file_that_needs_too_much_memory_is_too_large_and_the_reader_goes_on():
+    found = read_limited(docx_bomb(1_000_000), "docx", seconds=60, memory_bytes=512 << 20)
+    assert (found.status, found.reason) == ("too_large", "reading it needs more than 512 MB")
+    assert file_text(docx_file(LINES), "docx").text.split("\n") == LINES  # this process is untouched
+
+
+def test_a_file_that_takes_too_long_is_stopped():
+    started = time.monotonic()
+    found = read_limited(docx_bomb(200_000), "docx", seconds=1, memory_bytes=8 << 30)  # ~5 s to read
+    assert (found.status, found.reason) == ("too_large", "reading it took more than 1 s")
+    assert time.monotonic() - started < 5

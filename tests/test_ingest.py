@@ -142,12 +142,11 @@ def test_rejected_records_say_why(tmp_path, line, reason):
     assert sqlite3.connect(tmp_path / "out.db").execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 0
 
 
-def test_the_counts_are_reported_after_each_committed_batch(tmp_path, monkeypatch):
+def test_the_counts_are_reported_after_each_committed_batch(tmp_path):
     """What `committed` hears is already in the database for any other reader to see."""
     from crawler.chain import ingest as ingest_module
     from crawler.storage.store import Store
 
-    monkeypatch.setattr(ingest_module, "BATCH_SIZE", 2)
     db = tmp_path / "out.db"
     store = Store(db)
     heard = []
@@ -158,7 +157,7 @@ def test_the_counts_are_reported_after_each_committed_batch(tmp_path, monkeypatc
         heard.append((counts["records"], counts["new"] + counts["exact"] + counts["near"], stored))
 
     lines = [json.dumps(article(i), ensure_ascii=False).encode() for i in (1, 2, 3, 4)] + [b"{}"]
-    ingest_module.ingest(store, lines, lambda number, reason: None, committed)
+    ingest_module.ingest(store, lines, lambda number, reason: None, committed, batch_size=2)
     store.close()
     assert heard == [(2, 2, 2), (4, 4, 4), (5, 4, 4)]
 

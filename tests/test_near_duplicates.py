@@ -2,14 +2,16 @@
 copies portals make are caught, different articles that share phrases are not, short texts
 never match."""
 import json
+import random
 from pathlib import Path
 
 import numpy as np
 import opencc
 import pytest
 
-from crawler.article.dedup import (LIKELY_SIMILARITY, MAX_BUCKET, MIN_NEAR_CHARS, NUM_PERM, candidates, estimated_similarity,
-                           fingerprint, normalized_body, sharing_bands, shingles, similarity)
+from crawler.article.dedup import (LIKELY_SIMILARITY, MAX_BUCKET, MAX_CHECKED_CANDIDATES, MIN_NEAR_CHARS, NUM_PERM,
+                                   candidates, candidates_of_many, estimated_similarity, fingerprint, normalized_body,
+                                   sharing_bands, shingles, similarity)
 from crawler.chain.ingest import clean_record
 from crawler.chain.process import admit
 from crawler.storage.store import Store
@@ -208,3 +210,17 @@ def test_older_databases_get_signatures_and_new_band_keys(tmp_path):
     copy = admit(store, record(COPIES["edited"](ORIGINAL["paragraphs"]), "http://b.test/1.html"))
     assert (copy.kind, copy.article_id) == ("duplicate", 1)
     store.close()
+
+
+def test_candidates_of_many_texts_are_each_texts_own():
+    """The batch computation picks, for every text, the articles the one-text rule picks."""
+    rng = random.Random(7)
+    keys = list(range(1, 400))
+    members = {key: rng.sample(range(1, 60), rng.choice([1, 1, 1, 2, 3, 5, 50 if rng.random() < 0.05 else 2]))
+               for key in keys if rng.random() < 0.6}
+    texts = [rng.sample(keys, 16) for _ in range(300)] + [[], [10_000]]
+    batch = candidates_of_many(texts, members)
+    for text, found in zip(texts, batch):
+        own = {key: members[key] for key in text if key in members}
+        assert found == candidates(sharing_bands(own, MAX_CHECKED_CANDIDATES))
+    assert sum(len(found) > 1 for found in batch) > 50  # ties, runs of several: the cases that can differ

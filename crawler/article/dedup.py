@@ -5,6 +5,7 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
+from itertools import chain
 from datetime import datetime, timezone
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
@@ -163,6 +164,38 @@ def sharing_bands(members: dict[int, list[int]], limit: int) -> list[tuple[int, 
     text, given the `members` of each of its keys; most first (on a tie the first stored)."""
     shared = Counter(article_id for articles in members.values() for article_id in articles)
     return sorted(shared.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def candidates_of_many(text_keys: list[list[int]], members: dict[int, list[int]],
+                       limit: int = MAX_CHECKED_CANDIDATES) -> list[list[int]]:
+    """`candidates(sharing_bands(...))` of many texts, each given by its band keys, against the
+    `members` of all their keys: one numpy computation for a batch instead of a count and a
+    sort per text, which cost more than reading the members."""
+    found: list[list[int]] = [[] for _ in text_keys]
+    if not members or not text_keys:
+        return found
+    sizes = [len(ids) for ids in members.values()]
+    member_keys = np.repeat(np.fromiter(members, np.int64, len(members)), sizes)
+    member_ids = np.fromiter(chain.from_iterable(members.values()), np.int64, sum(sizes))
+    order = np.argsort(member_keys, kind="stable")
+    member_keys, member_ids = member_keys[order], member_ids[order]
+    lengths = [len(keys) for keys in text_keys]
+    wanted = np.fromiter(chain.from_iterable(text_keys), np.int64, sum(lengths))
+    low, high = np.searchsorted(member_keys, wanted, "left"), np.searchsorted(member_keys, wanted, "right")
+    counts = high - low
+    text = np.repeat(np.repeat(np.arange(len(text_keys), dtype=np.int64), lengths), counts)
+    first = np.repeat(low - (np.cumsum(counts) - counts), counts)  # each member's offset into member_ids
+    article = member_ids[np.arange(len(first)) + first]
+    pairs, shared = np.unique((text << 40) | article, return_counts=True)  # article ids below 2**35
+    # one sort by text, then most bands shared, then first stored: shared is at most BANDS < 32
+    ranked = np.sort((pairs >> 40 << 40) | ((31 - np.minimum(shared, 31)) << 35) | (pairs & ((1 << 35) - 1)))
+    text, shared, article = ranked >> 40, 31 - ((ranked >> 35) & 31), ranked & ((1 << 35) - 1)
+    starts = np.flatnonzero(np.concatenate(([True], text[1:] != text[:-1])))
+    rank = np.arange(len(text)) - np.repeat(starts, np.diff(np.append(starts, len(text))))
+    keep = (rank < limit) & ((rank == 0) | (shared > 1))
+    for index, article_id in zip(text[keep].tolist(), article[keep].tolist()):
+        found[index].append(article_id)
+    return found
 
 
 def uncrowded(keys: list[int], members: dict[int, list[int]]) -> list[int]:

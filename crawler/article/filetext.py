@@ -24,7 +24,7 @@ CATDOC_SECONDS = 60  # an old Word file that takes longer than this is not worth
 
 @dataclass(frozen=True)
 class FileText:
-    status: str  # text | empty | scanned | encrypted | corrupt | unsupported
+    status: str  # text | empty | scanned | encrypted | corrupt | unsupported | too_large
     text: str | None = None
     pages: int | None = None  # PDF pages, spreadsheet sheets
     reason: str | None = None
@@ -70,6 +70,8 @@ def file_text(data: bytes, kind: str) -> FileText:
         return FileText("unsupported", reason=f"no text reader for .{kind} files")
     try:
         found = _read(kind, data)
+    except MemoryError:  # a file that unpacks to more than the reading process may have
+        return FileText("too_large", reason="reading it ran out of memory")
     except Exception as exc:  # every reader has its own exceptions for bytes it cannot parse
         return FileText("corrupt", reason=f"{type(exc).__name__}: {exc}"[:300])
     if found.status == "text" and not found.text:

@@ -80,10 +80,10 @@ def clean_record(record: dict) -> dict:
 
 
 def ingest(store: Store, lines: Iterable[bytes], reject: Callable[[int, str], None],
-           committed: Callable[[Counter], None] = lambda counts: None) -> Counter:
-    """Store every record of `lines`; `reject(line_number, reason)` hears about each bad line,
-    and `committed(counts)` about the counts so far each time a batch is committed.
-    Returns counts: records, new, exact, near, known, rejected."""
+           committed: Callable[[Counter], None] = lambda counts: None, batch_size: int = BATCH_SIZE) -> Counter:
+    """Store every record of `lines`, `batch_size` records per transaction; `reject(line_number,
+    reason)` hears about each bad line, and `committed(counts)` about the counts so far each
+    time a batch is committed. Returns counts: records, new, exact, near, known, rejected."""
     counts = Counter()
     batch = []
     for number, line in enumerate(lines, start=1):
@@ -91,7 +91,7 @@ def ingest(store: Store, lines: Iterable[bytes], reject: Callable[[int, str], No
             continue
         counts["records"] += 1
         batch.append((number, line))
-        if len(batch) == BATCH_SIZE:
+        if len(batch) == batch_size:
             _store_batch(store, batch, counts, reject)
             committed(counts)
             batch = []

@@ -14,8 +14,9 @@ import numpy as np
 
 from crawler.article.clean import clean_article
 from crawler.article.dedup import (LIKELY_SIMILARITY, MAX_CHECKED_CANDIDATES, Fingerprint, band_keys, candidates,
-                                   canonical_url, digest, estimated_similarity, fingerprint, is_near_duplicate,
-                                   normalized_body, original_rank, sharing_bands, shingles, similarity, uncrowded)
+                                   candidates_of_many, canonical_url, digest, estimated_similarity, fingerprint,
+                                   is_near_duplicate, normalized_body, original_rank, sharing_bands, shingles,
+                                   similarity, uncrowded)
 from crawler.article.items import Page
 from crawler.storage.store import ORIGINAL_COLUMNS, ArticleWrite, Store
 
@@ -173,10 +174,11 @@ class _Batch:
         the stored articles that share the most bands with each, then the text and dates of
         those that may be its original. (What the batch itself changes can make a record ask
         for another article; that one is read when asked for.)"""
-        ranked = [(keys.fingerprint, self._candidates(keys.fingerprint)) for keys in keyed if keys.fingerprint]
-        self._read_signatures({article_id for _found, ids in ranked for article_id in ids})
-        for found, ids in ranked:
-            self._likely[id(found)] = self._likely_copies(found, ids)
+        found = [keys.fingerprint for keys in keyed if keys.fingerprint]
+        ranked = list(zip(found, candidates_of_many([each.keys for each in found], self.members)))
+        self._read_signatures({article_id for _each, ids in ranked for article_id in ids})
+        for each, ids in ranked:
+            self._likely[id(each)] = self._likely_copies(each, ids)
         self._read_originals({article_id for likely in self._likely.values() for article_id in likely} |
                              {ids[0] for keys in keyed if (ids := self.hash_ids.get(keys.content_hash))})
 

@@ -5,8 +5,9 @@ articles downloaded once every article crawl of the run has finished, so that no
 slow or large, holds up an article of any site. The downloads go through the same Scrapy
 settings as pages (robots.txt, AutoThrottle, per-site concurrency, the identifying user agent),
 at most CRAWLER_ATTACHMENT_MAX_BYTES each, of the kinds in CRAWLER_ATTACHMENT_KINDS. The text is
-read on a thread (crawler.article.filetext), off the reactor. Each file gets one
-`attachment_files` row, whatever happened: its text, or why there is none.
+read in a child process under a time and a memory limit (crawler.crawl.file_reading), waited
+for on a thread, off the reactor. Each file gets one `attachment_files` row, whatever
+happened: its text, or why there is none.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler.article.dates import utc_now
-from crawler.article.filetext import file_text, sniffed_kind
+from crawler.article.filetext import sniffed_kind
+from crawler.crawl.file_reading import read_limited
 from crawler.storage.store import shared_store
 
 # Components of an article crawl that have no business with files: they would skip, record or
@@ -64,7 +66,9 @@ class AttachmentSpider(scrapy.Spider):
     async def parse_file(self, response):
         row = response.meta["attachment"]
         kind = sniffed_kind(response.body, row["kind"])
-        found = await maybe_deferred_to_future(deferToThread(file_text, response.body, kind))
+        found = await maybe_deferred_to_future(deferToThread(
+            read_limited, response.body, kind, self.settings.getfloat("CRAWLER_ATTACHMENT_READ_SECONDS"),
+            self.settings.getint("CRAWLER_ATTACHMENT_READ_MEMORY")))
         content_type = response.headers.get("Content-Type")
         self._save(row, found.status, found.reason, kind=kind, text=found.text, pages=found.pages,
                    content_type=content_type.decode("latin-1") if content_type else None, data=response.body)

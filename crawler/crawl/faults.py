@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
-from twisted.internet.task import LoopingCall
 
+from crawler.crawl.store_extension import StoreExtension
 from crawler.storage.runcounts import fault_counts
-from crawler.storage.store import StoreError, shared_store
+from crawler.storage.store import StoreError
 
 WATCH_EVERY_S = 0.5  # how soon a crawl stops once its database refuses writes (whichever write found it)
 
@@ -34,29 +33,17 @@ class _StoreErrorsInOneLine(logging.Filter):
 STORE_ERRORS_IN_ONE_LINE = _StoreErrorsInOneLine()
 
 
-class FaultCounts:
-    def __init__(self, crawler):
-        self.crawler = crawler
-        self.store = shared_store(crawler.settings["CRAWLER_DB"])
-        self.watch = LoopingCall(self.stop_if_store_failed)
-        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+class FaultCounts(StoreExtension):
+    every = WATCH_EVERY_S
 
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
-
-    def spider_opened(self, spider):
-        self.watch.start(WATCH_EVERY_S, now=False)
-
-    def stop_if_store_failed(self):
+    def tick(self):
+        """Stop the crawl once its database refuses writes."""
         if self.store.failure:
-            self.watch.stop()
+            self.ticker.stop()
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_error"))
 
     def spider_closed(self, spider, reason):
-        if self.watch.running:
-            self.watch.stop()
+        super().spider_closed(spider, reason)
         run_id = self.crawler.stats.get_value("run/id")
         if run_id is None or self.store.failure:
             return

@@ -3,43 +3,34 @@ from __future__ import annotations
 
 import time
 
-from scrapy import signals
-from twisted.internet.task import LoopingCall
-
+from crawler.crawl.store_extension import StoreExtension
 from crawler.storage.runcounts import run_counts, run_status
-from crawler.storage.store import shared_store
 
 SAVE_EVERY_S = 5.0  # how often a running run's counts are written (a killed run keeps them)
 
 
-class RunRecorder:
+class RunRecorder(StoreExtension):
+    every = SAVE_EVERY_S
+
     def __init__(self, crawler):
-        self.crawler = crawler
-        self.store = shared_store(crawler.settings["CRAWLER_DB"])
+        super().__init__(crawler)
         self.invocation = crawler.settings.get("CRAWLER_INVOCATION") or "manual"
         self.run_id = None
         self.started = 0.0
-        self.saver = LoopingCall(self.save_counts)
-        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def spider_opened(self, spider):
         self.started = time.monotonic()
         self.run_id = self.store.start_run(spider.name, self.invocation, self.crawler.settings.get("LOG_FILE"))
         self.crawler.stats.set_value("run/id", self.run_id)
-        self.saver.start(SAVE_EVERY_S, now=False)
+        super().spider_opened(spider)
 
-    def save_counts(self):
+    def tick(self):
+        """Save the running run's counts (a killed run keeps them)."""
         if not self.store.failure:  # nothing more can be written: the command ends the run
             self.store.update_run_counts(self.run_id, run_counts(self.crawler.stats.get_stats()))
 
     def spider_closed(self, spider, reason):
-        if self.saver.running:
-            self.saver.stop()
+        super().spider_closed(spider, reason)
         if self.store.failure:  # the command ends the run as failed (crawler.crawl.runner)
             return
         stats = self.crawler.stats

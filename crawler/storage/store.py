@@ -334,6 +334,11 @@ KNOWN_URL = ("SELECT 1 FROM articles WHERE canonical_url = ? UNION ALL "
 # Adds to the search index the articles from a given id on (see `_search_index_at_commit`).
 INDEX_ARTICLES_FROM = "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body FROM articles WHERE id >= ?"
 
+# Take articles out of the search index, put them in (parameters: their ids; see `Store._reindexing`).
+UNINDEX_ARTICLES = ("INSERT INTO articles_fts (articles_fts, rowid, title, body) "
+                    "SELECT 'delete', id, title, body FROM articles WHERE id IN ({marks})")
+INDEX_ARTICLES = "INSERT INTO articles_fts (rowid, title, body) SELECT id, title, body FROM articles WHERE id IN ({marks})"
+
 # Per-run fault counts added after schema 5, each by a migration of its own (unreachable: schema 10;
 # needs_browser, rendered: schema 14); written with FAULT_COUNTERS.
 LATER_FAULT_COUNTERS = ("unreachable", "needs_browser", "rendered")
@@ -361,11 +366,20 @@ def _rendering_counts(db: sqlite_utils.Database) -> None:
         db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{name}] INTEGER NOT NULL DEFAULT 0")
 
 
+def _search_index_updates_by_statement(db: sqlite_utils.Database) -> None:
+    """An article whose text changes (an older copy takes its place, re-extraction changes
+    it) leaves and re-enters the search index in one statement each per batch
+    (`Store._reindexing`) instead of by a trigger per row: FTS5 starts each statement at about
+    0.3 ms, so the trigger's two statements cost 0.95 ms a row, the batch's 0.2 ms a row
+    (docs/benchmarks.md, Deduplication). Deletes keep their trigger."""
+    db.execute("DROP TRIGGER IF EXISTS articles_fts_update")
+
+
 # Migration N brings a database from schema version N-1 to N. Append, never edit a released one.
 MIGRATIONS = [_initial_schema, _incremental_crawls, _full_text_search, _facets, _attachments_and_fault_counts,
               _near_duplicate_index, _search_index_at_commit, _minhash_signatures, _search_index_merges,
               _unreachable_count, _copies_view, _pagers_and_selector_misses, _documents_and_attachment_files,
-              _rendering_counts]
+              _rendering_counts, _search_index_updates_by_statement]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -568,6 +582,19 @@ class Store:
             self.db.execute(INDEX_ARTICLES_FROM, [self._first_unindexed])
             self._first_unindexed = None
 
+    @contextmanager
+    def _reindexing(self, article_ids: list[int]):
+        """Around an update of these articles' title or body: their old text leaves the search
+        index before it, the new text enters after it. The articles added by the open
+        transaction are indexed first: taking out of the index a text that is not in it would
+        corrupt it."""
+        self._index_new_articles()
+        for chunk in _chunks(article_ids):
+            self.db.execute(UNINDEX_ARTICLES.format(marks=_marks(chunk)), chunk)
+        yield
+        for chunk in _chunks(article_ids):
+            self.db.execute(INDEX_ARTICLES.format(marks=_marks(chunk)), chunk)
+
     def _insert(self, table: str, row: dict) -> int:
         names = ", ".join(f"[{name}]" for name in row)
         return self.db.execute(f"INSERT INTO [{table}] ({names}) VALUES ({_marks(row)})", list(row.values())).lastrowid
@@ -671,13 +698,15 @@ class Store:
         document any more); `found`: the near-duplicate fingerprint of the new body, if already
         computed (by a worker)."""
         with self.transaction():
-            self._index_new_articles()  # the update trigger takes the old text out of the index
             if "document" in values:
                 self.db.execute("DELETE FROM documents WHERE article_id = ?", [article_id])
                 if values["document"]:
                     self._insert("documents", {"article_id": article_id, **values["document"]})
             columns = {name: value for name, value in values.items() if name != "document"}
-            if columns:
+            if columns.keys() & {"title", "body"}:
+                with self._reindexing([article_id]):
+                    self._update("articles", article_id, columns)
+            elif columns:
                 self._update("articles", article_id, columns)
             if "body" in values:  # re-extraction changed the body: its near-duplicate keys follow it
                 stored = self.signatures([article_id]).get(article_id)
@@ -712,11 +741,10 @@ class Store:
     def write_admitted(self, new: list[ArticleWrite], replaced: list[ArticleWrite], duplicates: list[dict]) -> None:
         """Write what one batch of admitted records decided, in one transaction: `new` articles
         (ids given), `replaced` articles (an older copy takes a stored article's place: the row,
-        its raw page, signature, band keys and documents row become the copy's; the search index
-        follows by its update trigger) and `duplicates` rows."""
+        its raw page, signature, band keys, search index entry and documents row become the
+        copy's) and `duplicates` rows."""
         with self.transaction(writes=len(new) + len(replaced) + len(duplicates)):
             if replaced:
-                self._index_new_articles()  # the update trigger takes the old text out of the index
                 ids = [write.article_id for write in replaced]
                 self.db.conn.executemany("DELETE FROM lsh_bands WHERE key = ? AND article_id = ?", [
                     (key, article_id) for article_id, (_size, signature) in self.signatures(ids).items()
@@ -724,9 +752,10 @@ class Store:
                 for table, column in (("minhashes", "article_id"), ("raw_pages", "article_id")):
                     self.db.conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in ids])
                 columns = sorted(self._article_columns)
-                self.db.conn.executemany(
-                    f"UPDATE articles SET {', '.join(f'[{name}] = ?' for name in columns)} WHERE id = ?",
-                    [[write.row.get(name) for name in columns] + [write.article_id] for write in replaced])
+                with self._reindexing(ids):
+                    self.db.conn.executemany(
+                        f"UPDATE articles SET {', '.join(f'[{name}] = ?' for name in columns)} WHERE id = ?",
+                        [[write.row.get(name) for name in columns] + [write.article_id] for write in replaced])
             by_columns = defaultdict(list)
             for write in new:
                 names = tuple(name for name in write.row if name in self._article_columns)
