@@ -7,7 +7,8 @@ a second; a latency is an asyncio sleep, so it holds up nothing else).
 
 Two series, with the shared politeness budget (crawler.distributed.politeness) on in both:
 - CPU-bound: the server answers at once and each site allows 16 requests in flight (all workers
-  together), so what limits the crawl is the workers' CPU (fetch, extract, clean, publish);
+  together), and its list pages hold PER_PAGE links, so what limits the crawl is the workers'
+  CPU (fetch, extract, clean, publish);
 - latency-bound: each answer takes --latency seconds and each site allows the default 4
   requests in flight, all workers together: the budget is the limit, sites x 4 / latency pages/s,
   however many workers share it.
@@ -21,10 +22,16 @@ times (Redis stream entry ids carry the time), times pages per record, over that
 start-up and the last stragglers are left out. Also measured: the workers' CPU seconds in
 that window (sampled from /proc), which give pages per worker CPU second while crawling (what
 one worker does with a core of its own, whatever else loads the machine) and how many cores
-the workers kept busy (on a busy machine fewer than there are, and N workers get about N times
-one worker's share of them, which skews the speedup either way); pages per CPU second with
-start-up included; Redis memory per URL of the round's seen-request set, per queued request
-and per queued record; the load average.
+the workers kept busy; in the same window, the cores each process used (each worker, the page
+server, redis-server, the bench itself, every other process on the machine, and what the host
+of a virtual machine took), and the time the workers spent runnable but waiting for a core
+(CPU-starved, not idle); pages per CPU second with start-up included; Redis memory per URL of
+the round's seen-request set, per queued request and per queued record; the load average.
+
+A run in which other jobs used more than OTHER_JOBS_CORES of the machine is marked disturbed,
+done again (ATTEMPTS in all) and left out of the medians: on a shared machine N workers get
+whatever share of the cores the other jobs leave, which says nothing of the workers. Before
+each run the bench waits (up to QUIET_WAIT_S) for the machine to be quiet.
 
     .venv/bin/python bench/distributed.py [--articles 300] [--workers 1 2 4] [--rounds 3] [--latency 0.5]
 
@@ -68,10 +75,8 @@ PER_PAGE = 200
 CPU_BOUND = {"CONCURRENT_REQUESTS_PER_DOMAIN": 16, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 LATENCY_BOUND = {"CONCURRENT_REQUESTS_PER_DOMAIN": 4, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 RESULTS = HERE / "results" / "distributed.json"
-# Another job's CPU in a run's window (cores) above which the run is marked disturbed, done again
-# (ATTEMPTS in all) and left out of the medians: a shared machine gives the workers whatever
-# share of the cores the other jobs leave, which says nothing of the workers. Before each run the
-# bench waits up to QUIET_WAIT_S for the machine to be quiet.
+# Other jobs' cores in a run's window above which it is disturbed, tries per run, and seconds to
+# wait for a quiet machine before a run (see the docstring).
 OTHER_JOBS_CORES = 0.15
 ATTEMPTS = 2
 QUIET_WAIT_S = 30
