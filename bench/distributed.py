@@ -28,7 +28,8 @@ of a virtual machine took), and the time the workers spent runnable but waiting 
 (CPU-starved, not idle); pages per CPU second with start-up included; Redis memory per URL of
 the round's seen-request set, per queued request and per queued record; the load average.
 
-A run in which other jobs used more than OTHER_JOBS_CORES of the machine is marked disturbed,
+A run in which other jobs used more than OTHER_JOBS_CORES of the cores the workers need (the
+cores they leave free are not counted: 1 worker on 2 cores) is marked disturbed,
 done again (ATTEMPTS in all) and left out of the medians: on a shared machine N workers get
 whatever share of the cores the other jobs leave, which says nothing of the workers. Before
 each run the bench waits (up to QUIET_WAIT_S) for the machine to be quiet.
@@ -79,7 +80,7 @@ RESULTS = HERE / "results" / "distributed.json"
 # wait for a quiet machine before a run (see the docstring).
 OTHER_JOBS_CORES = 0.15
 ATTEMPTS = 2
-QUIET_WAIT_S = 30
+QUIET_WAIT_S = 10
 
 
 def generated_articles(site: str, count: int) -> list:
@@ -275,7 +276,8 @@ def series(name: str, articles: int, latency: float, politeness: dict, worker_co
                     run.update(drain(redis_url, folder / f"{name}-{workers}-{round_number}-{attempt}.db",
                                      articles * len(BENCH_SITES)))
                     run["load_average"] = round(os.getloadavg()[0], 2)
-                    run["disturbed"] = run["cores_by_process"]["everything else"] > OTHER_JOBS_CORES
+                    spare = max(0, os.cpu_count() - workers)  # a job on a core the workers leave free takes nothing from them
+                    run["disturbed"] = run["cores_by_process"]["everything else"] > spare + OTHER_JOBS_CORES
                     runs.append(run)
                     print(f"{name}, {workers} worker(s), round {round_number + 1}: {run['pages_per_s']} pages/s "
                           f"({run['pages_per_worker_cpu_s_crawling']} per worker CPU second while crawling, "
