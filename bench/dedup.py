@@ -243,10 +243,10 @@ def fill_store(db: Path, count: int, seed: int) -> float:
     """Add `count` unlabelled articles to the store (no cleaning), each two articles of a pool of
     20,000 in the corpus' style joined, admitted in batches as `crawler ingest` admits records
     (a pair drawn twice is stored once, as a duplicate). Returns seconds."""
-    rng = random.Random(seed)
     pool = [corpus.article(-1 - i)["body"] for i in range(20_000)]
     store = Store(db)
-    first = store.db.execute("SELECT COUNT(*) FROM articles WHERE site = ?", [FILLER_SITE]).fetchone()[0]
+    first = stored_records(store.db, FILLER_SITE)
+    rng = random.Random(f"{seed}-{first}")  # a later fill draws other pairs
     start = time.perf_counter()
     for batch in range(first, first + count, ingest.BATCH_SIZE):
         arrivals = []
@@ -257,6 +257,13 @@ def fill_store(db: Path, count: int, seed: int) -> float:
         admit_many(store, arrivals)
     store.close()
     return time.perf_counter() - start
+
+
+def stored_records(conn, site: str | None = None) -> int:
+    """Records stored, as articles or duplicates (of one site, if given)."""
+    where, args = ("WHERE site = ?", [site]) if site else ("", [])
+    return sum(conn.execute(f"SELECT COUNT(*) FROM {table} {where}", args).fetchone()[0]
+               for table in ("articles", "duplicates"))
 
 
 def bench_size(n: int, workdir: Path, seed: int, cpu: int, progress) -> dict:
@@ -274,17 +281,23 @@ def bench_size(n: int, workdir: Path, seed: int, cpu: int, progress) -> dict:
         bounds, fills = [0, 10_000, 20_000], [90_000, n - 100_000]
     base = synthetic_base(seed, follow_ups)
     runs, fill_seconds = [], 0.0
+    Store(db).close()  # the schema, before anything is written
     for (start, end), fill in zip(zip(bounds, bounds[1:]), fills):
         if fill:
-            Store(db).close()  # the schema, before anything is written
             fill_seconds += fill_store(db, fill, seed)
             print(f"  store filled with {fill:,} unlabelled articles", flush=True)
+        with sqlite3.connect(db) as conn:
+            stored = stored_records(conn)
         runs += ingest_parts(db, [start, end], clusters, variants, base, seed, workdir, cpu)
-        runs[-1]["stored_before"] += sum(fills[:len(runs)])
+        runs[-1]["stored_before"] = stored
         progress(runs)
     result = score(db, clusters, variants, follow_ups)
+    with sqlite3.connect(db) as conn:
+        filler = {"filler_records": stored_records(conn, FILLER_SITE),
+                  "filler_articles": conn.execute("SELECT COUNT(*) FROM articles WHERE site = ?",
+                                                  [FILLER_SITE]).fetchone()[0]}
     result.update({
-        "ingest_runs": runs, "filler_articles": sum(fills), "fill_seconds": round(fill_seconds),
+        "ingest_runs": runs, **filler, "fill_seconds": round(fill_seconds),
         "records_per_s": round(sum(run["records"] for run in runs) / sum(run["seconds"] for run in runs)),
         "records_per_s_at_size": runs[-1]["records_per_s"],
         "records_per_cpu_s_at_size": runs[-1]["records_per_cpu_s"],
@@ -340,8 +353,8 @@ def compare_batching(label: str, write, workdir: Path) -> dict:
         store.close()
         found[batch_size] = outcomes(db)
     batched, alone = found[ingest.BATCH_SIZE], found[1]
-    result = {"records": counts["records"], "batch_size": ingest.BATCH_SIZE, "differing_records": len(batched ^ alone) // 2,
-              "identical": batched == alone}
+    result = {"records": counts["records"], "batch_size": ingest.BATCH_SIZE,
+              "differing_records": len({url for url, _kind, _original in batched ^ alone}), "identical": batched == alone}
     print(f"{label}: batches of {ingest.BATCH_SIZE} and one record at a time give "
           f"{'the same' if batched == alone else 'DIFFERENT'} outcomes and originals for {counts['records']:,} records "
           f"({result['differing_records']} differ)", flush=True)

@@ -73,7 +73,7 @@ def test_batched_articles_reach_the_search_index_when_their_batch_commits(store)
     assert searched(store.path, "第3次项目") == [third]  # a full batch commits on its own
     store.commit()
     assert len(searched(store.path, "项目观摩")) == 4
-    store.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+    store.db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
 
 
 def test_commit_flushes_a_partial_batch_and_due_batches_commit_on_time(store):
@@ -263,3 +263,19 @@ def test_the_demo_crawl_stores_every_article_with_its_page_and_closes_its_runs(d
             db.execute("SELECT COUNT(*) FROM raw_pages").fetchone()[0]
         assert db.execute("SELECT COUNT(*) FROM crawl_runs WHERE status = 'running'").fetchone()[0] == 0
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_page_that_fails_after_replacing_an_article_leaves_the_batch_searchable(store):
+    """A replacement indexes the batch's earlier articles inside the failing page's savepoint;
+    rolled back with it, they must still be indexed when the batch commits."""
+    first = admit(store, record(1), b"<html>1").article_id
+    older_copy = record(1, url="http://b.test/1.html", published="2020-01-01")
+    with pytest.raises(sqlite3.IntegrityError):
+        with store.transaction():  # one page: an older copy takes article 1's place, then a bad record
+            admit_many(store, [Arrival(older_copy), Arrival(record(2, body="泰州市召开经济运行分析会议。", site=None))])
+    store.commit()
+    assert searched(store.path, "第1次项目") == [first]
+    store.update_article(first, {"body": "海陵区举行项目观摩活动，推进项目建设。补充说明一句。"})  # re-extraction
+    store.commit()
+    store.db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
+    assert searched(store.path, "补充说明") == [first]

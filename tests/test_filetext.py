@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import shutil
+import struct
 import time
 import zipfile
 
 import pytest
 from pypdf import PdfWriter
 
+from crawler.article import filetext
 from crawler.article.filetext import file_text, sniffed_kind
 from crawler.crawl.file_reading import read_limited
 from crawler.demo.files import docx_file, encrypted_pdf, scanned_pdf, text_pdf, xlsx_file
@@ -125,3 +127,19 @@ def test_a_file_that_takes_too_long_is_stopped():
     found = read_limited(docx_bomb(200_000), "docx", seconds=1, memory_bytes=8 << 30)  # ~5 s to read
     assert (found.status, found.reason) == ("too_large", "reading it took more than 1 s")
     assert time.monotonic() - started < 5
+
+
+def test_what_a_reader_prints_does_not_spoil_the_childs_answer():
+    """xlrd prints a warning to stdout for an Excel file of an odd size; the answer still comes back."""
+    header = bytearray(512)
+    header[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE
+    struct.pack_into("<HHHHH", header, 24, 0x3E, 3, 0xFFFE, 9, 6)  # versions, byte order, 512-byte sectors
+    data = bytes(header) + b"\0" * 700  # not 512 + a multiple of 512
+    assert read_limited(data, "xls", seconds=60, memory_bytes=2 << 30) == file_text(data, "xls")
+
+
+def test_text_beyond_the_limit_is_cut_and_says_so(monkeypatch):
+    monkeypatch.setattr(filetext, "MAX_TEXT_CHARS", 20)
+    found = file_text(docx_file(LINES), "docx")
+    assert (found.status, len(found.text)) == ("text", 20)
+    assert found.reason == f"text cut at 20 characters of {len(chr(10).join(LINES))}"

@@ -218,7 +218,7 @@ def test_candidates_of_many_texts_are_each_texts_own():
     keys = list(range(1, 400))
     members = {key: rng.sample(range(1, 60), rng.choice([1, 1, 1, 2, 3, 5, 50 if rng.random() < 0.05 else 2]))
                for key in keys if rng.random() < 0.6}
-    texts = [rng.sample(keys, 16) for _ in range(300)] + [[], [10_000]]
+    texts = [rng.sample(keys, 16) for _ in range(300)] + [[], [10_000], [1, 1, 2, 3, 3]]
     batch = candidates_of_many(texts, members)
     for text, found in zip(texts, batch):
         own = {key: members[key] for key in text if key in members}

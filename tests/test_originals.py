@@ -54,7 +54,7 @@ def test_an_older_copy_found_later_takes_the_article_place(store):
         ("http://c.test/3.html", first.article_id, "near", "2022-03-21")]
     assert searched(store, "乙网原始") == [first.article_id]
     assert searched(store, "甲网转载") == []
-    store.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+    store.db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
     found = body_fingerprint(store.db.execute("SELECT body FROM articles").fetchone()[0])
     assert {row[0] for row in store.db.execute("SELECT key FROM lsh_bands WHERE article_id = ?",
                                                [first.article_id])} == set(found.keys)
@@ -151,7 +151,7 @@ def test_a_batch_gets_the_outcomes_of_its_records_admitted_one_by_one(tmp_path, 
                [(o.kind, o.match, o.article_id, o.took_place) for o in expected]
         batched.commit()
         assert snapshot(batched) == snapshot(alone)
-        batched.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+        batched.db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
         batched.close()
     alone.close()
 

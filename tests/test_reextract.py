@@ -133,7 +133,7 @@ def _reextracted_state(db) -> dict:
     from crawler.article.dedup import band_keys
 
     with connect(db) as conn:
-        conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")  # raises if the index is off
+        conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")  # raises if the index is off
         signatures = {row[0]: band_keys(np.frombuffer(row[1], dtype=np.uint32))
                       for row in conn.execute("SELECT article_id, signature FROM minhashes")}
         bands = conn.execute("SELECT article_id, key FROM lsh_bands ORDER BY article_id, key").fetchall()

@@ -78,7 +78,7 @@ def test_index_follows_inserts_updates_and_deletes(tmp_path):
         store.db.execute("DELETE FROM raw_pages WHERE article_id = ?", [second])
         store.db.execute("DELETE FROM articles WHERE id = ?", [second])
     assert matches(store, "经济运行") == []
-    assert store.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+    assert store.db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
     store.close()
 
 
@@ -104,7 +104,7 @@ def test_a_batch_is_indexed_when_it_commits_and_a_failed_article_is_not(tmp_path
         fifth = admit(store, record("http://a.test/5", "标题五", "兴化市举办菜花旅游节。")).article_id
         store.update_article(fifth, {"body": "兴化市举办龙舟文化节。"})
     assert matches(store, "龙舟文化") == [fifth] and matches(store, "菜花旅游") == []
-    store.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+    store.db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
     store.close()
 
 
@@ -122,7 +122,7 @@ def test_databases_indexed_by_the_old_insert_trigger_keep_their_index(tmp_path):
     assert "articles_fts_insert" not in {row[0] for row in store.db.execute("SELECT name FROM sqlite_master")}
     second = admit(store, record("http://a.test/2", "标题二", "泰州市召开经济运行分析会议。")).article_id
     assert matches(store, "拉练观摩") == [1] and matches(store, "经济运行") == [second]
-    store.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+    store.db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
     store.close()
 
 

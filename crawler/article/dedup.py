@@ -179,6 +179,9 @@ def candidates_of_many(text_keys: list[list[int]], members: dict[int, list[int]]
     member_ids = np.fromiter(chain.from_iterable(members.values()), np.int64, sum(sizes))
     order = np.argsort(member_keys, kind="stable")
     member_keys, member_ids = member_keys[order], member_ids[order]
+    if len(member_ids) and member_ids.max() >= 1 << 35:  # packed into 35 bits below
+        raise ValueError("article ids of 2**35 and above are not supported")
+    text_keys = [list(dict.fromkeys(keys)) for keys in text_keys]  # a key counts once, as in a members dict
     lengths = [len(keys) for keys in text_keys]
     wanted = np.fromiter(chain.from_iterable(text_keys), np.int64, sum(lengths))
     low, high = np.searchsorted(member_keys, wanted, "left"), np.searchsorted(member_keys, wanted, "right")
@@ -186,7 +189,7 @@ def candidates_of_many(text_keys: list[list[int]], members: dict[int, list[int]]
     text = np.repeat(np.repeat(np.arange(len(text_keys), dtype=np.int64), lengths), counts)
     first = np.repeat(low - (np.cumsum(counts) - counts), counts)  # each member's offset into member_ids
     article = member_ids[np.arange(len(first)) + first]
-    pairs, shared = np.unique((text << 40) | article, return_counts=True)  # article ids below 2**35
+    pairs, shared = np.unique((text << 40) | article, return_counts=True)
     # one sort by text, then most bands shared, then first stored: shared is at most BANDS < 32
     ranked = np.sort((pairs >> 40 << 40) | ((31 - np.minimum(shared, 31)) << 35) | (pairs & ((1 << 35) - 1)))
     text, shared, article = ranked >> 40, 31 - ((ranked >> 35) & 31), ranked & ((1 << 35) - 1)

@@ -20,6 +20,9 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the signature of old Office files 
 # A PDF page with fewer characters than this and an image is a scanned page.
 MIN_PAGE_CHARS = 10
 CATDOC_SECONDS = 60  # an old Word file that takes longer than this is not worth waiting for
+# More text than this from one file (a 500-page report holds about 500,000 characters) is a table
+# dump, not a document to search; the rest is not stored.
+MAX_TEXT_CHARS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ def file_text(data: bytes, kind: str) -> FileText:
         return FileText("corrupt", reason=f"{type(exc).__name__}: {exc}"[:300])
     if found.status == "text" and not found.text:
         return FileText("empty", pages=found.pages, reason="the file holds no text")
+    if found.text and len(found.text) > MAX_TEXT_CHARS:
+        return FileText(found.status, found.text[:MAX_TEXT_CHARS], found.pages,
+                        f"text cut at {MAX_TEXT_CHARS:,} characters of {len(found.text):,}")
     return found
 
 

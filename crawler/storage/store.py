@@ -511,6 +511,7 @@ class Store:
                         self.db.execute("BEGIN IMMEDIATE")  # a new batch
                         self._batch_started, self._batch_writes = time.monotonic(), 0
                 nested = self.db.conn.in_transaction
+                unindexed = self._first_unindexed  # what a rolled-back savepoint gives back unindexed
                 self.db.execute("SAVEPOINT page" if nested else "BEGIN IMMEDIATE")
                 self._depth += 1
                 try:
@@ -522,6 +523,8 @@ class Store:
                         self.db.execute("ROLLBACK TO page" if nested else "ROLLBACK")
                         if nested:
                             self.db.execute("RELEASE page")
+                            # the savepoint may have indexed the batch's earlier articles: undone with it
+                            self._first_unindexed = unindexed
                     raise
                 finally:
                     self._depth -= 1
