@@ -7,7 +7,8 @@ a second; a latency is an asyncio sleep, so it holds up nothing else).
 
 Two series, with the shared politeness budget (crawler.distributed.politeness) on in both:
 - CPU-bound: the server answers at once and each site allows 16 requests in flight (all workers
-  together), so what limits the crawl is the workers' CPU (fetch, extract, clean, publish);
+  together), and its list pages hold PER_PAGE links, so what limits the crawl is the workers'
+  CPU (fetch, extract, clean, publish);
 - latency-bound: each answer takes --latency seconds and each site allows the default 4
   requests in flight, all workers together: the budget is the limit, sites x 4 / latency pages/s,
   however many workers share it.
@@ -21,10 +22,17 @@ times (Redis stream entry ids carry the time), times pages per record, over that
 start-up and the last stragglers are left out. Also measured: the workers' CPU seconds in
 that window (sampled from /proc), which give pages per worker CPU second while crawling (what
 one worker does with a core of its own, whatever else loads the machine) and how many cores
-the workers kept busy (on a busy machine fewer than there are, and N workers get about N times
-one worker's share of them, which skews the speedup either way); pages per CPU second with
-start-up included; Redis memory per URL of the round's seen-request set, per queued request
-and per queued record; the load average.
+the workers kept busy; in the same window, the cores each process used (each worker, the page
+server, redis-server, the bench itself, every other process on the machine, and what the host
+of a virtual machine took), and the time the workers spent runnable but waiting for a core
+(CPU-starved, not idle); pages per CPU second with start-up included; Redis memory per URL of
+the round's seen-request set, per queued request and per queued record; the load average.
+
+A run in which other jobs used more than OTHER_JOBS_CORES of the cores the workers need (the
+cores they leave free are not counted: 1 worker on 2 cores) is marked disturbed,
+done again (ATTEMPTS in all) and left out of the medians: on a shared machine N workers get
+whatever share of the cores the other jobs leave, which says nothing of the workers. Before
+each run the bench waits (up to QUIET_WAIT_S) for the machine to be quiet.
 
     .venv/bin/python bench/distributed.py [--articles 300] [--workers 1 2 4] [--rounds 3] [--latency 0.5]
 
@@ -61,10 +69,18 @@ from crawler.storage.store import Store  # noqa: E402
 from portal import Page, PortalServer  # noqa: E402
 
 BENCH_SITES = ("laowu", "investchn", "gdcyxx")
-PER_PAGE = 40  # articles per list page: enough queued work for every worker at once
+# Articles per list page. List pages come one after the other, and a worker takes up to
+# CONCURRENT_REQUESTS (32) of a site's queued requests at a time: with 40 a page, one worker could
+# hold all there was and the second one idled (0.18-0.6 of a core, measured); 200 leave work for both.
+PER_PAGE = 200
 CPU_BOUND = {"CONCURRENT_REQUESTS_PER_DOMAIN": 16, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 LATENCY_BOUND = {"CONCURRENT_REQUESTS_PER_DOMAIN": 4, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 RESULTS = HERE / "results" / "distributed.json"
+# Other jobs' cores in a run's window above which it is disturbed, tries per run, and seconds to
+# wait for a quiet machine before a run (see the docstring).
+OTHER_JOBS_CORES = 0.15
+ATTEMPTS = 2
+QUIET_WAIT_S = 10
 
 
 def generated_articles(site: str, count: int) -> list:
@@ -117,8 +133,9 @@ class SiteServer:
         self.process.join(10)
 
 
-def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
-    """Run `workers` workers on an empty Redis until they leave; what they fetched and published."""
+def crawl(workers: int, redis_url: str, proxy: str, politeness: dict, others: dict[str, int]) -> dict:
+    """Run `workers` workers on an empty Redis until they leave; what they fetched and published.
+    `others`: the bench's other processes (name -> pid), whose CPU time in the window is given too."""
     server = redis.Redis.from_url(redis_url)
     server.flushall()
     cpu_before = children_cpu_s()
@@ -128,9 +145,10 @@ def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
          "--idle-exit", "2", *(f"-s{k}={v}" for k, v in settings.items())],
         cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n in range(workers)]
     seen, frontier = {"bytes": 0, "entries": 0}, {"bytes": 0, "entries": 0}
-    cpu_samples = []  # (ms since the epoch, CPU seconds of the workers so far)
+    watched = {**{f"worker {n + 1}": proc.pid for n, proc in enumerate(procs)}, **others}
+    samples = []  # (ms since the epoch, {counter: seconds so far}), see `usage`
     while any(proc.poll() is None for proc in procs):
-        cpu_samples.append((time.time() * 1000, sum(cpu_s_of(proc.pid) for proc in procs)))
+        samples.append((time.time() * 1000, {**(samples[-1][1] if samples else {}), **usage(watched)}))
         seen = largest(seen, server, SEEN_KEY, server.scard)
         frontier = largest(frontier, server, FRONTIER_KEY, server.xlen)
         time.sleep(0.2)
@@ -146,7 +164,12 @@ def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
     low, high = times[len(times) // 10], times[len(times) * 9 // 10]
     in_window = sum(1 for t in times if low <= t <= high)
     rate = in_window * pages / records / ((high - low) / 1000)
-    window_cpu = cpu_at(cpu_samples, high) - cpu_at(cpu_samples, low)
+    window_s = (high - low) / 1000
+    cores = {name: round((value_at(samples, name, high) - value_at(samples, name, low)) / window_s, 2)
+             for name in samples[0][1]}
+    window_cpu = sum(cores[f"worker {n + 1}"] for n in range(workers)) * window_s
+    cores["everything else"] = round(cores.pop("machine busy") - sum(cores[name] for name in watched), 2)
+    cores["stolen by the host"] = cores.pop("stolen by the host")
     return {
         "workers": workers, "pages_fetched": pages, "records_published": records,
         "window_s": round((high - low) / 1000, 2),
@@ -155,7 +178,12 @@ def crawl(workers: int, redis_url: str, proxy: str, politeness: dict) -> dict:
         # in the same window: pages per CPU second of the workers, and how many cores they kept
         # busy (fewer than they could use: the machine was busy, or the politeness budget held them back)
         "pages_per_worker_cpu_s_crawling": round(rate * (high - low) / 1000 / window_cpu, 1) if window_cpu else None,
-        "cores_busy": round(window_cpu / ((high - low) / 1000), 2),
+        "cores_busy": round(window_cpu / window_s, 2),
+        # the same window, seconds per second: each process' CPU time, the workers' time waiting
+        # for a core (runnable, not running: CPU-starved), the machine's idle cores, and the CPU
+        # time of every other process (other jobs on the machine)
+        "cores_by_process": {name: value for name, value in cores.items() if not name.endswith(" waiting")},
+        "workers_waiting_for_a_core": round(sum(value for name, value in cores.items() if name.endswith(" waiting")), 2),
         "seen_set_bytes_per_url": round(seen["bytes"] / seen["entries"], 1) if seen["entries"] else None,
         "frontier_bytes_per_queued_request": round(frontier["bytes"] / frontier["entries"], 1) if frontier["entries"] else None,
         "records_stream_bytes_per_record": round(server.memory_usage(RECORDS_KEY, samples=0) / records, 1),
@@ -171,22 +199,32 @@ def largest(before: dict, server: redis.Redis, key: str, length) -> dict:
     return {"bytes": sum(server.memory_usage(k, samples=0) or 0 for k in keys), "entries": entries}
 
 
-def cpu_s_of(pid: int) -> float:
-    """CPU seconds (user + system) of a running process, 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def usage(processes: dict[str, int]) -> dict[str, float]:
+    """Seconds so far, from /proc: each process' CPU time (`name`) and time spent runnable but
+    waiting for a core (`name waiting`, all its threads), and the machine's busy time (all cores)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for name, pid in processes.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds[name] = (int(fields[11]) + int(fields[12])) / tick
+            seconds[f"{name} waiting"] = sum(int((task / "schedstat").read_text().split()[1])
+                                             for task in Path(f"/proc/{pid}/task").iterdir()) / 1e9
+        except (OSError, IndexError, ValueError):  # gone (a worker that left): its last sample stands
+            continue
+    machine = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    seconds["machine busy"] = sum(machine[:3] + machine[5:7]) / tick  # user, nice, system, irq, softirq
+    seconds["stolen by the host"] = machine[7] / tick  # a virtual machine's cores, running another guest
+    return seconds
 
 
-def cpu_at(samples: list[tuple[float, float]], when: float) -> float:
-    """The workers' CPU seconds at `when` (ms), between the two samples around it."""
-    before = max((s for s in samples if s[0] <= when), default=samples[0])
-    after = min((s for s in samples if s[0] >= when), default=samples[-1])
+def value_at(samples: list[tuple[float, dict]], name: str, when: float) -> float:
+    """Counter `name` at `when` (ms), between the two samples around it."""
+    before = max((s for s in samples if s[0] <= when), default=samples[0], key=lambda s: s[0])
+    after = min((s for s in samples if s[0] >= when), default=samples[-1], key=lambda s: s[0])
     if after[0] == before[0]:
-        return before[1]
-    return before[1] + (after[1] - before[1]) * (when - before[0]) / (after[0] - before[0])
+        return before[1][name]
+    return before[1][name] + (after[1][name] - before[1][name]) * (when - before[0]) / (after[0] - before[0])
 
 
 def children_cpu_s() -> float:
@@ -226,28 +264,52 @@ def spread(values: list[float]) -> dict:
 
 
 def series(name: str, articles: int, latency: float, politeness: dict, worker_counts: list[int], rounds: int,
-           redis_url: str, folder: Path) -> dict:
-    runs = []
-    with SiteServer(articles, latency) as proxy:
+           redis_url: str, redis_pid: int, folder: Path) -> dict:
+    runs, site_server = [], SiteServer(articles, latency)
+    with site_server as proxy:
+        others = {"page server": site_server.process.pid, "redis-server": redis_pid, "bench": os.getpid()}
         for round_number in range(rounds):
             for workers in worker_counts:
-                run = crawl(workers, redis_url, proxy, politeness)
-                run.update(drain(redis_url, folder / f"{name}-{workers}-{round_number}.db", articles * len(BENCH_SITES)))
-                run["load_average"] = round(os.getloadavg()[0], 2)
-                runs.append(run)
-                print(f"{name}, {workers} worker(s), round {round_number + 1}: {run['pages_per_s']} pages/s "
-                      f"({run['pages_per_worker_cpu_s_crawling']} per worker CPU second while crawling, "
-                      f"{run['pages_per_worker_cpu_s']} with start-up; {run['cores_busy']} cores busy); "
-                      f"writer "
-                      f"{run['writer_records_per_s']} records/s ({run['stored_articles']} articles + "
-                      f"{run['stored_duplicates']} duplicates; load {run['load_average']})", flush=True)
-    by_workers = {w: spread([r["pages_per_s"] for r in runs if r["workers"] == w]) for w in worker_counts}
+                for attempt in range(ATTEMPTS):
+                    quiet_wait(QUIET_WAIT_S)
+                    run = crawl(workers, redis_url, proxy, politeness, others)
+                    run.update(drain(redis_url, folder / f"{name}-{workers}-{round_number}-{attempt}.db",
+                                     articles * len(BENCH_SITES)))
+                    run["load_average"] = round(os.getloadavg()[0], 2)
+                    spare = max(0, os.cpu_count() - workers)  # a job on a core the workers leave free takes nothing from them
+                    run["disturbed"] = run["cores_by_process"]["everything else"] > spare + OTHER_JOBS_CORES
+                    runs.append(run)
+                    print(f"{name}, {workers} worker(s), round {round_number + 1}: {run['pages_per_s']} pages/s "
+                          f"({run['pages_per_worker_cpu_s_crawling']} per worker CPU second while crawling, "
+                          f"{run['pages_per_worker_cpu_s']} with start-up; {run['cores_busy']} cores busy); "
+                          f"writer {run['writer_records_per_s']} records/s ({run['stored_articles']} articles + "
+                          f"{run['stored_duplicates']} duplicates; load {run['load_average']})\n    cores busy: "
+                          + ", ".join(f"{process} {value}" for process, value in run["cores_by_process"].items())
+                          + f"; workers waiting for a core {run['workers_waiting_for_a_core']}"
+                          + ("; DISTURBED by other jobs" if run["disturbed"] else ""), flush=True)
+                    if not run["disturbed"]:
+                        break
+    counted = [r for r in runs if not r["disturbed"]]
+    by_workers = {w: spread([r["pages_per_s"] for r in counted if r["workers"] == w]
+                            or [r["pages_per_s"] for r in runs if r["workers"] == w]) for w in worker_counts}
     base = by_workers[worker_counts[0]]["median"]
     speedup = {w: round(s["median"] / base, 2) for w, s in by_workers.items()}
-    print(f"{name}: pages/s by workers (median) " + "  ".join(f"{w}: {s['median']}" for w, s in by_workers.items())
+    print(f"{name}: pages/s by workers (median of the undisturbed runs) "
+          + "  ".join(f"{w}: {s['median']} ({s['min']}-{s['max']})" for w, s in by_workers.items())
           + "; speedup " + "  ".join(f"{w}: {x}x" for w, x in speedup.items()), flush=True)
     return {"server_latency_s": latency, "politeness": politeness, "runs": runs,
             "pages_per_s": by_workers, "speedup_of_medians": speedup}
+
+
+def quiet_wait(limit_s: float) -> None:
+    """Wait (up to `limit_s`) until the machine is quiet: the bench's own processes are idle
+    between runs, so any CPU in use is another job's."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = usage({})["machine busy"]
+        time.sleep(1)
+        if usage({})["machine busy"] - before <= OTHER_JOBS_CORES:
+            return
 
 
 def main() -> None:
@@ -261,12 +323,14 @@ def main() -> None:
     load_at_start = os.getloadavg()
     results = {"machine": {"cores": os.cpu_count(), "python": platform.python_version()},
                "sites": list(BENCH_SITES), "articles_per_site": args.articles}
-    with LocalRedis() as redis_url, tempfile.TemporaryDirectory(prefix="bench-distributed-") as folder:
+    local_redis = LocalRedis()
+    with local_redis as redis_url, tempfile.TemporaryDirectory(prefix="bench-distributed-") as folder:
+        redis_pid = local_redis.process.pid
         results["cpu_bound"] = series("cpu-bound", args.articles, 0.0, CPU_BOUND, args.workers, args.rounds,
-                                      redis_url, Path(folder))
+                                      redis_url, redis_pid, Path(folder))
         if args.latency:
             results["latency_bound"] = series("latency-bound", args.articles, args.latency, LATENCY_BOUND,
-                                              args.workers, 1, redis_url, Path(folder))
+                                              args.workers, 1, redis_url, redis_pid, Path(folder))
             ceiling = len(BENCH_SITES) * LATENCY_BOUND["CONCURRENT_REQUESTS_PER_DOMAIN"] / args.latency
             results["latency_bound"]["budget_ceiling_pages_per_s"] = ceiling
             print(f"latency-bound: the sites' budgets allow {ceiling:g} pages/s", flush=True)

@@ -9,8 +9,8 @@ crawler worker (any number, any host)                 crawler writer (one, next 
   a lease of the site's politeness budget before
   each request (crawler.distributed.politeness)
   page -> extract -> clean (crawler.chain.process)
-  XADD its record + its round's counts + XACK its  ->  XREADGROUP records -> admit_many() -> SQLite,
-  request, one MULTI                                   counts -> the round's crawl_runs row
+  queue its new requests + XADD its record + its   ->  XREADGROUP records -> admit_many() -> SQLite,
+  round's counts + XACK its request, one MULTI         counts -> the round's crawl_runs row
                                                       XACK after the commit; XAUTOCLAIM on start
 ```
 
@@ -36,7 +36,7 @@ import socket
 import time
 import uuid
 import zlib
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from datetime import datetime, timezone
 
 import redis
@@ -61,6 +61,10 @@ FRONTIER_KEY = "crawler:%(spider)s:frontier"
 SEEN_KEY = "crawler:%(spider)s:seen"
 ROUND_KEY = "crawler:%(spider)s:round"  # the id of the round under way (its crawl_runs invocation)
 RECORDS_KEY = "crawler:records"
+# Frontier entries a worker takes per read. Each Redis round trip stalls the worker (its client
+# waits); one read per page made a third of a CPU-bound worker's round trips. Few, so that a
+# worker does not hold back work another one could do.
+READ_AHEAD = 8
 WORKERS_GROUP = "workers"
 WRITER_GROUP = "writer"
 ENTRY = "frontier_entry"  # request meta: the frontier stream entry the request came from
@@ -153,6 +157,7 @@ class FrontierQueue(RedisQueue):
         self.reclaim_after_ms = int(settings.getfloat("DISTRIBUTED_RECLAIM_AFTER") * 1000)
         self.next_reclaim = 0.0
         self.own_pending_after: str | None = "0"  # None once this consumer's old entries are taken back
+        self.read_ahead: deque = deque()  # entries read (so pending for this consumer), not popped yet
         self.enqueue = server.register_script(_ENQUEUE)
         try:
             server.xgroup_create(self.key, WORKERS_GROUP, id="0", mkstream=True)
@@ -161,16 +166,19 @@ class FrontierQueue(RedisQueue):
                 raise
 
     def __len__(self):
-        return self.server.xlen(self.key)
+        return len(self.read_ahead) or self.server.xlen(self.key)
 
-    def push(self, request, fingerprint: str | None = None, replaces: str | None = None) -> bool:
-        """Queue the request (unless `fingerprint` was seen this round) and retire `replaces`."""
-        data = self._encode_request(request)
-        return bool(self.enqueue(keys=[self.seen_key, self.key],
-                                 args=[fingerprint or "", data, replaces or "", WORKERS_GROUP]))
+    def push(self, request, fingerprint: str | None = None, replaces: str | None = None, pipe=None) -> bool:
+        """Queue the request (unless `fingerprint` was seen this round) and retire `replaces`;
+        with `pipe` (a MULTI), in it: the pipeline's result says whether it was queued."""
+        args = [fingerprint or "", self._encode_request(request), replaces or "", WORKERS_GROUP]
+        if pipe is not None:
+            pipe.eval(_ENQUEUE, 2, self.seen_key, self.key, *args)  # EVALSHA would cost a SCRIPT EXISTS
+            return True
+        return bool(self.enqueue(keys=[self.seen_key, self.key], args=args))
 
     def pop(self, timeout=0):
-        entry = self._own_pending() or self._reclaimed() or self._read(">")
+        entry = self._own_pending() or self._reclaimed() or self._next_new()
         if entry is None:
             return None
         entry_id, fields = entry
@@ -178,18 +186,23 @@ class FrontierQueue(RedisQueue):
         request.meta[ENTRY] = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
         return request
 
-    def _read(self, after: str):
-        reply = self.server.xreadgroup(WORKERS_GROUP, self.consumer, {self.key: after}, count=1)
-        entries = reply[0][1] if reply else []
-        return entries[0] if entries else None
+    def _read(self, after: str, count: int = 1) -> list:
+        reply = self.server.xreadgroup(WORKERS_GROUP, self.consumer, {self.key: after}, count=count)
+        return reply[0][1] if reply else []
+
+    def _next_new(self):
+        """The next entry never delivered to anyone, READ_AHEAD at a time."""
+        if not self.read_ahead:
+            self.read_ahead.extend(self._read(">", READ_AHEAD))
+        return self.read_ahead.popleft() if self.read_ahead else None
 
     def _own_pending(self):
         if self.own_pending_after is None:
             return None
-        entry = self._read(self.own_pending_after)
+        entry = next(iter(self._read(self.own_pending_after)), None)
         while entry is not None and not entry[1]:  # deleted while pending: forget it
             self.server.xack(self.key, WORKERS_GROUP, entry[0])
-            entry = self._read(entry[0])
+            entry = next(iter(self._read(entry[0])), None)
         self.own_pending_after = entry[0] if entry is not None else None
         return entry
 
@@ -231,6 +244,8 @@ class FrontierScheduler(RedisScheduler):
         scheduler.crawler = crawler
         scheduler.idle_exit = crawler.settings.getfloat("DISTRIBUTED_IDLE_EXIT")
         scheduler.idle_since = None
+        scheduler.pipe = None  # a MULTI that requests are queued in, while a page's outputs are published
+        scheduler.piped: list[Request] = []  # the requests queued in it
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         return scheduler
 
@@ -247,11 +262,29 @@ class FrontierScheduler(RedisScheduler):
         replaces = request.meta.pop(ENTRY, None)
         filtered = not request.dont_filter or request.meta.get("is_start_request")
         fingerprint = self.df.request_fingerprint(request) if filtered else None
-        if not self.queue.push(request, fingerprint, replaces):
-            self.df.log(request, self.spider)
-            return False
-        self.stats.inc_value("scheduler/enqueued/redis")
-        return True
+        if self.pipe is not None:
+            self.piped.append(request)
+            # queued or found seen when the MULTI runs (`piped_results`): the engine is told it is queued
+            return self.queue.push(request, fingerprint, replaces, self.pipe)
+        return self.counted(request, self.queue.push(request, fingerprint, replaces))
+
+    def queue_in(self, pipe) -> None:
+        """Queue the requests the engine hands over from now on in `pipe` (a MULTI), not one round trip each."""
+        self.pipe, self.piped = pipe, []
+
+    def piped_results(self, results: list) -> None:
+        """After the MULTI, back to a round trip per request; count the requests it queued from its
+        `results` (theirs come first: a page's requests are handed over before its records)."""
+        queued, self.pipe, self.piped = self.piped, None, []
+        for request, added in zip(queued, results):
+            self.counted(request, bool(added))
+
+    def counted(self, request, added: bool) -> bool:
+        if not added:
+            self.df.log(request, self.spider)  # seen this round
+        else:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        return added
 
     def next_request(self):
         request = self.queue.pop()
@@ -321,9 +354,11 @@ class RoundCounts:
 
 class PublishRecords:
     """Spider middleware at the engine end of the chain: takes every output of a page's
-    callback, queues its requests (but not known articles, when it can read the store), extracts and cleans its Page items, then publishes the
-    records and retires the page's frontier entry in one MULTI. Doing all of it here, rather
-    than in an item pipeline, makes sure nothing is acknowledged before it is handed on."""
+    callback, extracts and cleans its Page items, then queues its requests (but not known
+    articles, when it can read the store), publishes the records and retires the page's frontier
+    entry in one MULTI: one round trip a page, and a kill between two of them loses nothing. Doing
+    all of it here, rather than in an item pipeline, makes sure nothing is acknowledged before
+    it is handed on."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -370,7 +405,21 @@ class PublishRecords:
         self._finish(response, [])
 
     def _finish(self, response, outputs: list) -> list:
-        """Queue requests, publish records and counts, retire the entry; return the outputs left for Scrapy."""
+        """Queue requests, publish records and counts, retire the entry, in one MULTI; return
+        the outputs left for Scrapy."""
+        pipe = self.server.pipeline(transaction=True)
+        scheduler = self.crawler.engine.scheduler
+        scheduler.queue_in(pipe)
+        try:
+            others = self._add_outputs(pipe, response, outputs)
+            results = pipe.execute()
+        except BaseException:
+            scheduler.piped_results([])  # nothing was queued
+            raise
+        scheduler.piped_results(results)
+        return others
+
+    def _add_outputs(self, pipe, response, outputs: list) -> list:
         others, messages = [], []
         if not response.meta.get("article"):  # counted as a local crawl counts its list pages
             self.stats.inc_value("list_pages/parsed")
@@ -381,7 +430,7 @@ class PublishRecords:
                 if self._known(output):
                     self.stats.inc_value("articles/skipped_known")
                 else:
-                    self.crawler.engine.crawl(output)
+                    self.crawler.engine.crawl(output)  # queued in `pipe` by the scheduler
             elif isinstance(output, Page):
                 messages.extend(self._messages(output))
             else:
@@ -389,12 +438,10 @@ class PublishRecords:
         entry = response.meta.pop(ENTRY, None)
         self.stats.inc_value("records/published", len(messages))
         counts = self.counts.message()
-        pipe = self.server.pipeline(transaction=True)
         for message in messages + ([counts] if counts else []):
             pipe.xadd(RECORDS_KEY, message)
         if entry is not None:
             retire(pipe, self.crawler.spider.name, entry)
-        pipe.execute()
         return others
 
     def spider_closed(self, spider, reason):
