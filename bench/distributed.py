@@ -34,7 +34,7 @@ done again (ATTEMPTS in all) and left out of the medians: on a shared machine N 
 whatever share of the cores the other jobs leave, which says nothing of the workers. Before
 each run the bench waits (up to QUIET_WAIT_S) for the machine to be quiet.
 
-    .venv/bin/python bench/distributed.py [--articles 300] [--workers 1 2 4] [--rounds 3] [--latency 0.5]
+    .venv/bin/python bench/distributed.py [--articles 1200] [--workers 1 2 4] [--rounds 3] [--latency 0.5]
 
 Prints one line per run and writes bench/results/distributed.json.
 """
@@ -314,7 +314,8 @@ def quiet_wait(limit_s: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=300, help="articles per site (default: 300)")
+    parser.add_argument("--articles", type=int, default=1200,
+                        help="articles per site (default: 1200; fewer make windows of a few seconds)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4], help="worker counts (default: 1 2 4)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each worker count in the CPU-bound series (default: 3)")
     parser.add_argument("--latency", type=float, default=0.5,
