@@ -8,6 +8,7 @@ database passing `PRAGMA integrity_check`. Bad configuration gives one line and 
 from __future__ import annotations
 
 import random
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -267,10 +268,21 @@ def test_a_full_disk_stops_the_crawl_with_one_line_and_keeps_what_was_stored(tmp
     site = FaultSite([("utf8", n) for n in range(1, 31)], [], per_list=30)
     project = make_project(tmp_path)
     db = project / "full.db"
-    # SQLite's max_page_count makes the database "full" a few pages past its empty schema.
-    prelude = (f"from crawler.storage.store import shared_store\nstore = shared_store({str(db)!r})\n"
-               "pages = store.db.execute('PRAGMA page_count').fetchone()[0]\n"
-               "store.db.execute(f'PRAGMA max_page_count = {pages + 6}')")
+    # SQLite's max_page_count makes the database "full" a few pages past its size once the first
+    # batch with an article has committed (set from the start, how many pages the first batch
+    # needs, with the list page's frontier rows or not, decided whether anything was kept).
+    prelude = textwrap.dedent(f"""
+        from crawler.storage.store import shared_store
+        store = shared_store({str(db)!r})
+        plain_commit = store.commit
+        def commit():
+            plain_commit()
+            if store.db.execute('SELECT COUNT(*) FROM articles').fetchone()[0]:
+                pages = store.db.execute('PRAGMA page_count').fetchone()[0]
+                store.db.execute(f'PRAGMA max_page_count = {{pages + 6}}')
+                store.commit = plain_commit
+        store.commit = commit
+        """)
     with FaultServer(site, lifetime=120) as server:
         # Batches of 2 pages, so that some commit before the disk fills: the open batch when it
         # does is lost whole (its pages stay in the frontier for the next run).
