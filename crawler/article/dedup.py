@@ -5,8 +5,8 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
-from itertools import chain
 from datetime import datetime, timezone
+from itertools import chain
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
